@@ -1,0 +1,9 @@
+// The one place that declares the BLAS/LAPACK prototypes maca uses (Fortran
+// ABI, so any FindBLAS vendor works: OpenBLAS, MKL, BLIS, reference).
+#pragma once
+
+extern "C" {
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
+            const int* ldc);
+}

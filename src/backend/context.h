@@ -1,0 +1,50 @@
+// Execution context of a backend: the explicit device plus the stream and
+// library handles (cuBLAS/cuSOLVER on CUDA, a thread count on CPU) every op
+// runs with. Contexts are created once per device and passed to each op;
+// nothing in maca keeps a hidden global stream or handle.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace maca::backend {
+
+class Context {
+ public:
+  // Creates a context on `device`. Asking for CUDA in a build without the CUDA
+  // backend, or on a machine without a visible GPU, throws maca::Error saying so.
+  // threads <= 0 keeps the BLAS/OpenMP default.
+  static std::unique_ptr<Context> create(Device device, int threads = 0);
+  virtual ~Context() = default;
+
+  Device device() const { return device_; }
+  // Backend-specific handles (cudaStream_t, cublasHandle_t); null on the CPU.
+  virtual void* stream() const { return nullptr; }
+  virtual void* blas_handle() const { return nullptr; }
+  // Waits until all work queued on this context is done.
+  virtual void synchronize() {}
+
+  // Uninitialized tensor on this context's device.
+  virtual Tensor empty(Shape shape, DType dtype = DType::F32) = 0;
+  // Copies between host and this context's device (identity on the CPU).
+  virtual Tensor to_device(const Tensor& host) = 0;
+  virtual Tensor to_host(const Tensor& t) = 0;
+
+ protected:
+  explicit Context(Device d) : device_(d) {}
+
+ private:
+  Device device_;
+};
+
+// Number of CUDA devices visible to this process; 0 in a CPU-only build or on
+// a machine without a GPU (never an error).
+int cuda_device_count();
+// True when this binary was built with the CUDA backend.
+bool built_with_cuda();
+// Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when a device is visible).
+Device parse_device(const std::string& s);
+
+}  // namespace maca::backend
