@@ -10,5 +10,13 @@ namespace maca::kernels::cpu {
 void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y);
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void rmsnorm(const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);
+void rope(Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq);
+void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens, float scale,
+               int64_t sliding_window, Tensor& out);
+void gated_activation(const Tensor& gate, const Tensor& up, backend::Activation act, Tensor& out);
+void embedding(const Tensor& table, std::span<const int32_t> ids, float scale, Tensor& out);
+void add_inplace(Tensor& y, const Tensor& x);
+void cross_entropy(const Tensor& logits, std::span<const int32_t> targets, std::span<double> nll);
 
 }  // namespace maca::kernels::cpu

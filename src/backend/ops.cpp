@@ -24,4 +24,40 @@ void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_
   kernels::cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) {
+  require_cpu(ctx, "rmsnorm");
+  kernels::cpu::rmsnorm(x, w, eps, unit_offset, y);
+}
+
+void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq) {
+  require_cpu(ctx, "rope");
+  kernels::cpu::rope(x, seq_lens, inv_freq);
+}
+
+void attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens,
+               float scale, int64_t sliding_window, Tensor& out) {
+  require_cpu(ctx, "attention");
+  kernels::cpu::attention(q, k, v, seq_lens, scale, sliding_window, out);
+}
+
+void gated_activation(Context& ctx, const Tensor& gate, const Tensor& up, Activation act, Tensor& out) {
+  require_cpu(ctx, "gated_activation");
+  kernels::cpu::gated_activation(gate, up, act, out);
+}
+
+void embedding(Context& ctx, const Tensor& table, std::span<const int32_t> ids, float scale, Tensor& out) {
+  require_cpu(ctx, "embedding");
+  kernels::cpu::embedding(table, ids, scale, out);
+}
+
+void add_inplace(Context& ctx, Tensor& y, const Tensor& x) {
+  require_cpu(ctx, "add_inplace");
+  kernels::cpu::add_inplace(y, x);
+}
+
+void cross_entropy(Context& ctx, const Tensor& logits, std::span<const int32_t> targets, std::span<double> nll) {
+  require_cpu(ctx, "cross_entropy");
+  kernels::cpu::cross_entropy(logits, targets, nll);
+}
+
 }  // namespace maca::backend

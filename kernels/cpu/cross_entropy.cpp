@@ -1,0 +1,27 @@
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/cpu/cpu_ops.h"
+
+namespace maca::kernels::cpu {
+
+void cross_entropy(const Tensor& logits, std::span<const int32_t> targets, std::span<double> nll) {
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  MACA_ASSERT(static_cast<int64_t>(targets.size()) == rows && static_cast<int64_t>(nll.size()) == rows,
+              "cross_entropy: logits {} targets {} nll {}", logits.str(), targets.size(), nll.size());
+  for (int64_t i = 0; i < rows; ++i)
+    MACA_CHECK(targets[i] >= 0 && targets[i] < vocab, "target id {} at row {} is outside the vocabulary [0, {})",
+               targets[i], i, vocab);
+  const float* lp = logits.data<float>();
+#pragma omp parallel for schedule(static) if (rows * vocab > 65536)
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = lp + i * vocab;
+    float mx = row[0];
+    for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, row[j]);
+    double sum = 0.0;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(static_cast<double>(row[j]) - mx);
+    nll[i] = static_cast<double>(mx) + std::log(sum) - static_cast<double>(row[targets[i]]);
+  }
+}
+
+}  // namespace maca::kernels::cpu
