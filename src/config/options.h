@@ -1,0 +1,24 @@
+// The options maca understands, declared in one place.
+//
+// Each area declares its section of keys in one function in options.cpp
+// (run.*, model.*, data.*, eval.*, inspect.*; later quant.*, calib.*, ...).
+// builtin_schema() holds all of them, so a single YAML file can configure
+// every subcommand of a job; each subcommand's --help shows the sections it
+// reads. A new option is one entry in its area's function: key, default,
+// help and optional check.
+#pragma once
+
+#include "config/schema.h"
+
+namespace maca::config {
+
+void declare_run_options(Schema& schema);      // run.device, run.threads, run.log_level, run.dir
+void declare_model_options(Schema& schema);    // model.path
+void declare_data_options(Schema& schema);     // data.search_path
+void declare_eval_options(Schema& schema);     // eval.data, eval.format, eval.ctx, ...
+void declare_inspect_options(Schema& schema);  // inspect.tensors
+
+// Every declared option (built once, on first use).
+const Schema& builtin_schema();
+
+}  // namespace maca::config
