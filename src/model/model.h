@@ -1,0 +1,102 @@
+// Model: the forward pass of a decoder-only LLM (llama, qwen2, qwen3, gemma3),
+// one block at a time, built from the backend ops and matching transformers'
+// fp32 forward.
+//
+// The model streams: construction parses only the config; load_block(b)
+// reads block b's tensors, so a caller holds one block at a time. Besides
+// the block, the Model keeps two things resident once first used: the token
+// embedding table (first embed()) and the output head, i.e. the final norm
+// and lm_head (first token_nll()/logits(); lm_head is the embedding table
+// itself when the embeddings are tied, so a tied model holds it once).
+//
+// Sequences of different lengths are packed along the token dimension:
+// hidden is [sum(seq_lens), hidden_size] and rope positions restart at 0 for
+// every sequence. Working memory of forward_block is proportional to the
+// number of packed rows (about rows · (2·hidden + 3·intermediate) floats plus
+// one attention tile); callers batch sequences to bound it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+
+#include "backend/context.h"
+#include "core/tensor.h"
+#include "io/model_source.h"
+#include "model/spec.h"
+
+namespace maca::model {
+
+// Linear layers that share one input (and so one Hessian).
+enum class LinearGroup { Qkv, O, GateUp, Down };
+const char* linear_group_name(LinearGroup g);
+
+// Called with the input [tokens, in_features] of each linear group of a block.
+using CaptureFn = std::function<void(int block, LinearGroup group, const Tensor& input)>;
+
+// All tensors of one block, fp32 on the context's device, HF layout
+// (nn.Linear weights [out, in]). Optional tensors are undefined when the
+// architecture has none. Callers may replace the linear weights (e.g. with
+// quantized-dequantized ones) before forward_block.
+struct BlockWeights {
+  Tensor input_norm;                           // input_layernorm
+  Tensor q, k, v, o;                           // self_attn.{q,k,v,o}_proj.weight
+  Tensor q_bias, k_bias, v_bias, o_bias;       // qwen2 (qkv), attention_bias models
+  Tensor q_norm, k_norm;                       // per-head [head_dim] norms (qwen3, gemma3)
+  Tensor post_attn_norm;                       // gemma3 post_attention_layernorm
+  Tensor pre_mlp_norm;                         // llama/qwen post_attention_layernorm, gemma3 pre_feedforward_layernorm
+  Tensor post_mlp_norm;                        // gemma3 post_feedforward_layernorm
+  Tensor gate, up, down;                       // mlp.{gate,up,down}_proj.weight
+  Tensor gate_bias, up_bias, down_bias;        // llama mlp_bias
+};
+
+class Model {
+ public:
+  // Parses the spec from src.config(); loads no tensor. `src` and `ctx` must
+  // outlive the Model.
+  Model(const io::ModelSource& src, backend::Context& ctx);
+
+  const ModelSpec& spec() const { return spec_; }
+
+  // Token embeddings [tokens, hidden] with the architecture's scale applied.
+  // Throws maca::Error for an id outside the vocabulary.
+  Tensor embed(std::span<const int32_t> tokens) const;
+
+  // Reads block b's tensors. Throws FileError for a missing tensor and
+  // maca::Error naming the tensor, the expected and the actual shape when the
+  // file disagrees with the config.
+  BlockWeights load_block(int b) const;
+
+  // Runs block b on the packed sequences in `hidden` [sum(seq_lens), hidden],
+  // in place. When `capture` is given it is called once per linear group, in
+  // the order Qkv, O, GateUp, Down, with that group's input.
+  void forward_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
+                     const CaptureFn* capture = nullptr) const;
+
+  // nll[i] = -log p(targets[i] | hidden row i) after the final norm and the
+  // vocabulary projection, computed chunk_rows rows at a time so only
+  // [chunk_rows, vocab] logits exist at once.
+  void token_nll(const Tensor& hidden, std::span<const int32_t> targets, std::span<double> nll,
+                 int64_t chunk_rows = 256) const;
+
+  // Final norm + lm_head for all rows: [rows, vocab] (tests, generation).
+  Tensor logits(const Tensor& hidden) const;
+
+ private:
+  const Tensor& embedding_table() const;
+  void load_head() const;
+  Tensor load_checked(const std::string& name, const Shape& expected) const;
+  void head_rows(const Tensor& hidden, Tensor& out) const;
+
+  const io::ModelSource* src_;
+  backend::Context* ctx_;
+  ModelSpec spec_;
+
+  // Resident once first used (see the file comment).
+  mutable std::once_flag embed_once_, head_once_;
+  mutable Tensor embed_table_, final_norm_, lm_head_;
+};
+
+}  // namespace maca::model
