@@ -76,7 +76,12 @@ class GgufFile {
 // Dequantizes `n` values (a multiple of the type's block size) of raw ggml
 // data to fp32. Bit-exact with gguf-py's gguf.quants.dequantize.
 void dequantize_row(GgmlType type, const uint8_t* src, float* dst, int64_t n);
-// Bytes of `n` values of `type`; throws FileError for an unsupported type.
+// Bytes of `n` values of `type`; throws FileError for an unsupported type or
+// when `n` is not a whole number of blocks.
 uint64_t ggml_nbytes(GgmlType type, int64_t n);
+// Whether dequantize_row handles `type`.
+bool ggml_type_supported(GgmlType type);
+// Values per block (1 for F32/F16/BF16); throws FileError for an unsupported type.
+int ggml_block_size(GgmlType type);
 
 }  // namespace maca::io
