@@ -23,7 +23,7 @@ nlohmann::json read_json(const fs::path& path) {
     nlohmann::json j = nlohmann::json::parse(text.str());
     if (!j.is_object()) MACA_THROW(FileError, "'{}' is not a JSON object; re-download the model", path.string());
     return j;
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
     MACA_THROW(FileError, "'{}' is not valid JSON ({}); re-download the model", path.string(), e.what());
   }
 }

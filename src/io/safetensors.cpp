@@ -146,13 +146,15 @@ void SafetensorsFile::parse_header() {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, text + header_len);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for numbers like 1e400
     damaged(p, fmt::format("header is not valid JSON ({})", e.what()));
   }
   if (!header.is_object()) damaged(p, "header is not a JSON object");
 
   std::vector<std::pair<std::string, SafetensorsInfo>> entries;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();  // not a structured binding: the lambda below captures it
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) damaged(p, "\"__metadata__\" is not a JSON object");
       for (const auto& [key, value] : entry.items()) {

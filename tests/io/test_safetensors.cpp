@@ -147,6 +147,7 @@ TEST_F(SafetensorsTest, HeaderLengthPastEndOfFile) {
 TEST_F(SafetensorsTest, HeaderNotJson) {
   expect_damaged(R"({"a": {"dtype": "F32", "shape": [1], )", 4, {"not valid JSON"});
   expect_damaged("\xff\xfe garbage", 0, {"not valid JSON"});
+  expect_damaged(R"({"a":{"dtype":"U8","shape":[1e400]}})", 0, {"not valid JSON"});  // found by fuzzing
 }
 
 TEST_F(SafetensorsTest, HeaderNotObject) {
