@@ -32,8 +32,8 @@ BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab,
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
     const std::string merged = a + (b.starts_with(options_.continuing_subword_prefix) ? b.substr(prefix_len) : b);
-    merges_.insert_or_assign(pair_key(id_of(a, rank), id_of(b, rank)),  // a repeated merge: the last wins, as in HF
-                        Merge{static_cast<int32_t>(rank), id_of(merged, rank)});
+    const int32_t left = id_of(a, rank), right = id_of(b, rank), result = id_of(merged, rank);
+    merges_.insert_or_assign(pair_key(left, right), Merge{static_cast<int32_t>(rank), result});  // repeated: last wins, as in HF
   }
   for (int b = 0; b < 256; ++b) {
     auto it = vocab_.find(fmt::format("<0x{:02X}>", b));

@@ -105,13 +105,9 @@ void run_decoder(const DecoderStep& step, std::vector<std::string>& tokens) {
         t = t.substr(begin, end - begin);
       }
       return;
-    case Kind::Metaspace:
-      for (size_t i = 0; i < tokens.size(); ++i) {
-        std::string& t = tokens[i];
-        if (i == 0 && step.prepend_scheme != PrependScheme::Never && t.starts_with(step.content))
-          t.erase(0, step.content.size());
-        replace_all(t, step.content, " ");
-      }
+    case Kind::Metaspace:  // the first token loses every replacement character, as in HF
+      for (size_t i = 0; i < tokens.size(); ++i)
+        replace_all(tokens[i], step.content, i == 0 && step.prepend_scheme != PrependScheme::Never ? "" : " ");
       return;
   }
   tokens = std::move(out);

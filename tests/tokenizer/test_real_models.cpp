@@ -1,0 +1,76 @@
+// The real vocabularies (SmolLM2-135M byte-level BPE, gemma-3-270m
+// SentencePiece BPE) loaded from their GGUF files, and from the tokenizer.json
+// the fixture script saves next to them, against HF's ids. Skips when the
+// models are not fetched.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "fixture_cases.h"
+#include "io/gguf.h"
+#include "tokenizer/tokenizer.h"
+
+namespace maca::tokenizer {
+namespace {
+
+struct RealModel {
+  std::string name, gguf;
+};
+
+std::filesystem::path model_dir() {
+  const char* env = std::getenv("MACA_MODEL_DIR");
+  if (env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home ? home : ".") / ".cache" / "maca" / "models";
+}
+
+class RealTokenizer : public ::testing::TestWithParam<RealModel> {
+ protected:
+  std::filesystem::path gguf_path() const { return model_dir() / GetParam().gguf; }
+  void SetUp() override {
+    if (!std::filesystem::exists(gguf_path()))
+      GTEST_SKIP() << gguf_path() << " is absent; fetch it with: python3 scripts/fetch_models.py --all";
+  }
+};
+
+TEST_P(RealTokenizer, FromGgufMatchesHuggingFace) {
+  const Tokenizer tok = load_tokenizer(gguf_path());
+  const size_t compared = testing::check_cases(tok, testing::load_cases(GetParam().name));
+  std::cout << GetParam().name << " (GGUF): " << compared << " ids compared\n";
+}
+
+TEST_P(RealTokenizer, FromTokenizerJsonMatchesHuggingFace) {
+  const auto json = model_dir() / (std::filesystem::path(GetParam().gguf).stem().string() + ".tokenizer.json");
+  if (!std::filesystem::exists(json))
+    GTEST_SKIP() << json << " is absent; python3 tests/scripts/make_tokenizer_fixtures.py writes it";
+  const Tokenizer tok = Tokenizer::from_tokenizer_json(json);
+  const size_t compared = testing::check_cases(tok, testing::load_cases(GetParam().name));
+  std::cout << GetParam().name << " (tokenizer.json): " << compared << " ids compared\n";
+}
+
+// Encoding all of WikiText-2 test (1.3 MB) must take well under a few seconds.
+TEST_P(RealTokenizer, EncodesWikiTextQuickly) {
+  const auto wiki = std::filesystem::path(MACA_SOURCE_DIR).parent_path() / "shared/data/wikitext-2-raw/wiki.test.raw";
+  if (!std::filesystem::exists(wiki)) GTEST_SKIP() << wiki << " is absent";
+  std::stringstream text;
+  text << std::ifstream(wiki).rdbuf();
+  const Tokenizer tok = load_tokenizer(gguf_path());
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int32_t> ids = tok.encode(text.str(), false);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << GetParam().name << ": " << text.str().size() << " bytes -> " << ids.size() << " ids in " << seconds
+            << " s\n";
+  EXPECT_LT(seconds, 3.0);
+  EXPECT_EQ(tok.decode(ids), text.str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RealTokenizer,
+                         ::testing::Values(RealModel{"smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"},
+                                           RealModel{"gemma3", "gemma-3-270m-q4_k_m.gguf"}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace maca::tokenizer
