@@ -9,8 +9,8 @@ void embedding(const Tensor& table, std::span<const int32_t> ids, float scale, T
   const float* tp = table.data<float>();
   float* op = out.data<float>();
   for (int64_t i = 0; i < n; ++i)
-    MACA_CHECK(ids[i] >= 0 && ids[i] < vocab, "token id {} at position {} is outside the vocabulary [0, {})", ids[i],
-               i, vocab);
+    MACA_CHECK(ids[i] >= 0 && ids[i] < vocab, "token id {} at position {} is outside the vocabulary [0, {})", ids[i], i,
+               vocab);
 #pragma omp parallel for schedule(static) if (n * d > 65536)
   for (int64_t i = 0; i < n; ++i) {
     const float* src = tp + ids[i] * d;

@@ -9,10 +9,14 @@ namespace maca::model {
 
 const char* linear_group_name(LinearGroup g) {
   switch (g) {
-    case LinearGroup::Qkv: return "qkv";
-    case LinearGroup::O: return "o";
-    case LinearGroup::GateUp: return "gate_up";
-    case LinearGroup::Down: return "down";
+    case LinearGroup::Qkv:
+      return "qkv";
+    case LinearGroup::O:
+      return "o";
+    case LinearGroup::GateUp:
+      return "gate_up";
+    case LinearGroup::Down:
+      return "down";
   }
   return "?";
 }
@@ -29,8 +33,9 @@ Tensor Model::load_checked(const std::string& name, const Shape& expected) const
 }
 
 const Tensor& Model::embedding_table() const {
-  std::call_once(embed_once_,
-                 [&] { embed_table_ = load_checked("model.embed_tokens.weight", {spec_.vocab, spec_.hidden}); });
+  std::call_once(embed_once_, [&] {
+    embed_table_ = load_checked("model.embed_tokens.weight", {spec_.vocab, spec_.hidden});
+  });
   return embed_table_;
 }
 
@@ -148,10 +153,9 @@ void Model::head_rows(const Tensor& hidden, Tensor& out) const {
 void Model::token_nll(const Tensor& hidden, std::span<const int32_t> targets, std::span<double> nll,
                       int64_t chunk_rows) const {
   const int64_t rows = hidden.dim(0);
-  MACA_ASSERT(static_cast<int64_t>(targets.size()) == rows && static_cast<int64_t>(nll.size()) == rows &&
-                  chunk_rows > 0,
-              "token_nll: hidden {} targets {} nll {} chunk_rows {}", hidden.str(), targets.size(), nll.size(),
-              chunk_rows);
+  MACA_ASSERT(
+      static_cast<int64_t>(targets.size()) == rows && static_cast<int64_t>(nll.size()) == rows && chunk_rows > 0,
+      "token_nll: hidden {} targets {} nll {} chunk_rows {}", hidden.str(), targets.size(), nll.size(), chunk_rows);
   Tensor buffer = ctx_->empty({std::min(rows, chunk_rows), spec_.vocab});
   for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, rows - r0);

@@ -41,15 +41,15 @@ using CaptureFn = std::function<void(int block, LinearGroup group, const Tensor&
 // architecture has none. Callers may replace the linear weights (e.g. with
 // quantized-dequantized ones) before forward_block.
 struct BlockWeights {
-  Tensor input_norm;                           // input_layernorm
-  Tensor q, k, v, o;                           // self_attn.{q,k,v,o}_proj.weight
-  Tensor q_bias, k_bias, v_bias, o_bias;       // qwen2 (qkv), attention_bias models
-  Tensor q_norm, k_norm;                       // per-head [head_dim] norms (qwen3, gemma3)
-  Tensor post_attn_norm;                       // gemma3 post_attention_layernorm
-  Tensor pre_mlp_norm;                         // llama/qwen post_attention_layernorm, gemma3 pre_feedforward_layernorm
-  Tensor post_mlp_norm;                        // gemma3 post_feedforward_layernorm
-  Tensor gate, up, down;                       // mlp.{gate,up,down}_proj.weight
-  Tensor gate_bias, up_bias, down_bias;        // llama mlp_bias
+  Tensor input_norm;                      // input_layernorm
+  Tensor q, k, v, o;                      // self_attn.{q,k,v,o}_proj.weight
+  Tensor q_bias, k_bias, v_bias, o_bias;  // qwen2 (qkv), attention_bias models
+  Tensor q_norm, k_norm;                  // per-head [head_dim] norms (qwen3, gemma3)
+  Tensor post_attn_norm;                  // gemma3 post_attention_layernorm
+  Tensor pre_mlp_norm;                    // llama/qwen post_attention_layernorm, gemma3 pre_feedforward_layernorm
+  Tensor post_mlp_norm;                   // gemma3 post_feedforward_layernorm
+  Tensor gate, up, down;                  // mlp.{gate,up,down}_proj.weight
+  Tensor gate_bias, up_bias, down_bias;   // llama mlp_bias
 };
 
 class Model {

@@ -141,8 +141,8 @@ backend::Activation parse_activation(const ConfigReader& cfg, Arch arch) {
 // layer global), qwen's max_window_layers; qwen applies windows only with
 // use_sliding_window, llama never.
 std::vector<LayerSpec> parse_layers(const ConfigReader& cfg, Arch arch, int64_t n_layers) {
-  const bool windowed = arch == Arch::Gemma3 || ((arch == Arch::Qwen2 || arch == Arch::Qwen3) &&
-                                                 cfg.get_or<bool>("use_sliding_window", false));
+  const bool windowed = arch == Arch::Gemma3 ||
+                        ((arch == Arch::Qwen2 || arch == Arch::Qwen3) && cfg.get_or<bool>("use_sliding_window", false));
   std::vector<LayerSpec> layers(n_layers);
   if (!windowed) return layers;
   if (cfg.get_or<bool>("use_bidirectional_attention", false)) cfg.fail("use_bidirectional_attention is not supported");
@@ -151,8 +151,8 @@ std::vector<LayerSpec> parse_layers(const ConfigReader& cfg, Arch arch, int64_t 
   if (cfg.has("layer_types")) {
     const auto types = cfg.get<std::vector<std::string>>("layer_types");
     if (static_cast<int64_t>(types.size()) != n_layers)
-      cfg.fail(fmt::format("config.json 'layer_types' has {} entries for num_hidden_layers = {}", types.size(),
-                           n_layers));
+      cfg.fail(
+          fmt::format("config.json 'layer_types' has {} entries for num_hidden_layers = {}", types.size(), n_layers));
     for (int64_t i = 0; i < n_layers; ++i) {
       if (types[i] != "sliding_attention" && types[i] != "full_attention")
         cfg.fail(fmt::format("config.json 'layer_types'[{}] = '{}' is not supported", i, types[i]));
@@ -174,10 +174,14 @@ std::vector<LayerSpec> parse_layers(const ConfigReader& cfg, Arch arch, int64_t 
 
 const char* arch_name(Arch arch) {
   switch (arch) {
-    case Arch::Llama: return "llama";
-    case Arch::Qwen2: return "qwen2";
-    case Arch::Qwen3: return "qwen3";
-    case Arch::Gemma3: return "gemma3";
+    case Arch::Llama:
+      return "llama";
+    case Arch::Qwen2:
+      return "qwen2";
+    case Arch::Qwen3:
+      return "qwen3";
+    case Arch::Gemma3:
+      return "gemma3";
   }
   return "?";
 }
@@ -196,8 +200,8 @@ ModelSpec ModelSpec::from_hf_config(const nlohmann::json& config, const std::str
   s.n_kv_heads = cfg.positive_or("num_key_value_heads", s.n_heads);
   s.head_dim = cfg.positive_or("head_dim", s.hidden / s.n_heads);
   if (s.n_heads % s.n_kv_heads != 0)
-    cfg.fail(fmt::format("num_attention_heads = {} is not a multiple of num_key_value_heads = {}", s.n_heads,
-                         s.n_kv_heads));
+    cfg.fail(
+        fmt::format("num_attention_heads = {} is not a multiple of num_key_value_heads = {}", s.n_heads, s.n_kv_heads));
   if (s.head_dim % 2 != 0) cfg.fail(fmt::format("head_dim = {} must be even for rotary embeddings", s.head_dim));
   s.rms_eps = static_cast<float>(cfg.get_or<double>("rms_norm_eps", 1e-6));
   s.tie_embeddings = cfg.get_or<bool>("tie_word_embeddings", gemma);

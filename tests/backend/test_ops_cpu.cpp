@@ -112,8 +112,8 @@ struct AttentionCase {
 
 TEST_F(CpuOps, AttentionMatchesNaive) {
   const std::vector<AttentionCase> cases = {
-      {{7, 13}, 4, 2, 16, 0},   {{7, 13}, 4, 2, 16, 4}, {{300, 1, 45}, 3, 1, 8, 0},
-      {{300, 130}, 6, 2, 8, 50}, {{260}, 2, 2, 4, 1},   {{5}, 4, 4, 16, 100},
+      {{7, 13}, 4, 2, 16, 0},    {{7, 13}, 4, 2, 16, 4}, {{300, 1, 45}, 3, 1, 8, 0},
+      {{300, 130}, 6, 2, 8, 50}, {{260}, 2, 2, 4, 1},    {{5}, 4, 4, 16, 100},
   };
   for (const auto& c : cases) {
     const int64_t tokens = std::accumulate(c.lens.begin(), c.lens.end(), int64_t{0});

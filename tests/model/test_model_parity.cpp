@@ -7,9 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "backend/context.h"
 #include "io/model_source.h"
@@ -30,8 +29,10 @@ struct Fixture {
 Fixture read_fixture(const fs::path& dir) {
   std::ifstream in(dir / "expected.json");
   const auto j = nlohmann::json::parse(in);
-  Fixture f{j.at("seq_lens").get<std::vector<int64_t>>(), j.at("input_ids").get<std::vector<int32_t>>(),
-            j.at("vocab").get<int64_t>(), {}};
+  Fixture f{j.at("seq_lens").get<std::vector<int64_t>>(),
+            j.at("input_ids").get<std::vector<int32_t>>(),
+            j.at("vocab").get<int64_t>(),
+            {}};
   f.logits.resize(f.ids.size() * f.vocab);
   std::ifstream raw(dir / j.at("logits").get<std::string>(), std::ios::binary);
   raw.read(reinterpret_cast<char*>(f.logits.data()), static_cast<std::streamsize>(f.logits.size() * sizeof(float)));
@@ -84,8 +85,8 @@ TEST_P(ModelParity, PackingMatchesSeparateSequences) {
     const Tensor alone = run(model_, std::span(fx_.ids).subspan(offset, n), one);
     double err = 0.0;
     for (int64_t i = 0; i < alone.numel(); ++i)
-      err = std::max(err, static_cast<double>(std::abs(alone.data<float>()[i] -
-                                                       packed.data<float>()[offset * fx_.vocab + i])));
+      err = std::max(
+          err, static_cast<double>(std::abs(alone.data<float>()[i] - packed.data<float>()[offset * fx_.vocab + i])));
     EXPECT_LE(err, tol) << "sequence at offset " << offset;
     offset += n;
   }
