@@ -23,7 +23,8 @@ BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab,
   const auto id_of = [&](const std::string& token, size_t rank) {
     auto it = vocab_.find(token);
     if (it == vocab_.end())
-      MACA_THROW(FileError, "{}: merge {} ('{} {}') uses token '{}' that is not in the vocabulary; the tokenizer is damaged",
+      MACA_THROW(FileError,
+                 "{}: merge {} ('{} {}') uses token '{}' that is not in the vocabulary; the tokenizer is damaged",
                  source, rank, merges[rank].first, merges[rank].second, token);
     return it->second;
   };
@@ -33,7 +34,8 @@ BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab,
     const auto& [a, b] = merges[rank];
     const std::string merged = a + (b.starts_with(options_.continuing_subword_prefix) ? b.substr(prefix_len) : b);
     const int32_t left = id_of(a, rank), right = id_of(b, rank), result = id_of(merged, rank);
-    merges_.insert_or_assign(pair_key(left, right), Merge{static_cast<int32_t>(rank), result});  // repeated: last wins, as in HF
+    merges_.insert_or_assign(pair_key(left, right),
+                             Merge{static_cast<int32_t>(rank), result});  // repeated: last wins, as in HF
   }
   for (int b = 0; b < 256; ++b) {
     auto it = vocab_.find(fmt::format("<0x{:02X}>", b));
@@ -85,23 +87,21 @@ std::vector<int32_t> BpeModel::merge_word(std::string_view word) const {
   struct Candidate {
     int32_t rank;
     int pos;
-    int32_t new_id;
+    int32_t left, right, new_id;  // the pair it merges: still valid while both symbols are unchanged
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
   const auto push = [&](int pos) {
     if (pos < 0 || next[pos] < 0) return;
     if (auto it = merges_.find(pair_key(ids[pos], ids[next[pos]])); it != merges_.end())
-      queue.push({it->second.rank, pos, it->second.new_id});
+      queue.push({it->second.rank, pos, ids[pos], ids[next[pos]], it->second.new_id});
   };
   for (int i = 0; i + 1 < n; ++i) push(i);
   while (!queue.empty()) {
     const Candidate top = queue.top();
     queue.pop();
     const int pos = top.pos;
-    if (!alive[pos] || next[pos] < 0) continue;
-    auto it = merges_.find(pair_key(ids[pos], ids[next[pos]]));
-    if (it == merges_.end() || it->second.new_id != top.new_id) continue;  // stale entry
+    if (!alive[pos] || next[pos] < 0 || ids[pos] != top.left || ids[next[pos]] != top.right) continue;  // stale
     const int right = next[pos];
     ids[pos] = top.new_id;
     alive[right] = false;

@@ -29,8 +29,9 @@ class BpeModel {
   // `vocab` maps every token to its id; `merges` in rank order (best first).
   // Throws FileError mentioning `source` when a merge names a token that is
   // not in the vocabulary.
-  BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-           BpeOptions options, const std::string& source);
+  BpeModel(std::unordered_map<std::string, int32_t> vocab,
+           const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
+           const std::string& source);
 
   // Appends the ids of one pre-tokenized word to `out`. Thread-safe.
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;

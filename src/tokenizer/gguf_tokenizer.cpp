@@ -81,8 +81,10 @@ std::vector<std::pair<std::string, std::string>> merges_from_scores(
     size_t split = 0;
     for (size_t k = 1; k < cps.size(); ++k) {
       split += cps[k - 1].size();
-      const std::string_view left = std::string_view(token).substr(0, split), right = std::string_view(token).substr(split);
-      if (vocab.count(std::string(left)) && vocab.count(std::string(right))) local.push_back({left, right, score, k, cps.size() - k});
+      const std::string_view left = std::string_view(token).substr(0, split),
+                             right = std::string_view(token).substr(split);
+      if (vocab.count(std::string(left)) && vocab.count(std::string(right)))
+        local.push_back({left, right, score, k, cps.size() - k});
     }
     std::sort(local.begin(), local.end(), [&](const Candidate& a, const Candidate& b) {
       const auto ia = std::pair(vocab.at(std::string(a.left)), vocab.at(std::string(a.right)));
@@ -115,8 +117,8 @@ std::vector<std::pair<std::string, std::string>> merges_from_file(const io::Gguf
 // The pre-tokenizer `tokenizer.ggml.pre` names for a byte-level vocabulary.
 std::vector<PreTokenizerStep> byte_level_pre_tokenizer(const io::GgufFile& gguf) {
   const std::string pre = gguf.find("tokenizer.ggml.pre") ? gguf.get_string("tokenizer.ggml.pre") : "default";
-  static const std::set<std::string> kLlama3 = {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
-                                                "midm-2.0", "lfm2", "dbrx", "smaug-bpe"};
+  static const std::set<std::string> kLlama3 = {"llama3",  "llama-v3", "llama-bpe", "falcon3", "falcon-h1",
+                                                "pixtral", "midm-2.0", "lfm2",      "dbrx",    "smaug-bpe"};
   static const std::set<std::string> kQwen2 = {"qwen2", "deepseek-r1-qwen", "megrez"};
   static const std::set<std::string> kDigitsGpt2 = {"smollm", "starcoder", "refact", "codeshell"};
   PreTokenizerStep byte_level;  // ByteLevel, no prefix space
@@ -129,11 +131,15 @@ std::vector<PreTokenizerStep> byte_level_pre_tokenizer(const io::GgufFile& gguf)
   }
   PreTokenizerStep split;
   split.kind = PreTokenizerStep::Kind::Split;
-  if (kLlama3.count(pre)) split.regex = SplitRegex::Llama3;
-  else if (kQwen2.count(pre)) split.regex = SplitRegex::Qwen2;
+  if (kLlama3.count(pre))
+    split.regex = SplitRegex::Llama3;
+  else if (kQwen2.count(pre))
+    split.regex = SplitRegex::Qwen2;
   else
-    MACA_THROW(FileError, "{}: key 'tokenizer.ggml.pre': pre-tokenizer '{}' is not supported (maca knows default, gpt2, "
-               "smollm, starcoder, llama-bpe/llama3, qwen2 and their aliases)", gguf.path().string(), pre);
+    MACA_THROW(FileError,
+               "{}: key 'tokenizer.ggml.pre': pre-tokenizer '{}' is not supported (maca knows default, gpt2, "
+               "smollm, starcoder, llama-bpe/llama3, qwen2 and their aliases)",
+               gguf.path().string(), pre);
   byte_level.use_regex = false;
   return {split, byte_level};
 }
@@ -153,7 +159,9 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
       MACA_THROW(FileError, "{}: key 'tokenizer.ggml.token_type' has {} entries for {} tokens", impl->source,
                  types.size(), tokens.size());
   }
-  const auto flag = [&](const std::string& key, bool fallback) { return gguf.find(key) ? gguf.get_bool(key) : fallback; };
+  const auto flag = [&](const std::string& key, bool fallback) {
+    return gguf.find(key) ? gguf.get_bool(key) : fallback;
+  };
   const bool is_gemma = arch == "gemma" || arch == "gemma2" || arch == "gemma3";
   const std::vector<std::string> original = tokens;
 
@@ -203,7 +211,8 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
     }
     options.byte_fallback = true;
     options.fuse_unk = true;
-    if (gguf.find("tokenizer.ggml.unknown_token_id")) options.unk_id = static_cast<int32_t>(gguf.get_int("tokenizer.ggml.unknown_token_id"));
+    if (gguf.find("tokenizer.ggml.unknown_token_id"))
+      options.unk_id = static_cast<int32_t>(gguf.get_int("tokenizer.ggml.unknown_token_id"));
     const bool prefix_space = flag("tokenizer.ggml.add_space_prefix", true);
     std::vector<DecoderStep> decoder = {decoder_step(DKind::Replace, kSpace, " "), decoder_step(DKind::ByteFallback),
                                         decoder_step(DKind::Fuse)};
@@ -225,10 +234,13 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
     }
     impl->decoder = std::move(decoder);
   } else {
-    MACA_THROW(FileError, "{}: key 'tokenizer.ggml.model': tokenizer model '{}' is not supported (maca implements gpt2 "
-               "and llama)", impl->source, model);
+    MACA_THROW(FileError,
+               "{}: key 'tokenizer.ggml.model': tokenizer model '{}' is not supported (maca implements gpt2 "
+               "and llama)",
+               impl->source, model);
   }
-  impl->model = std::make_unique<BpeModel>(std::move(vocab), merges, std::move(options), impl->source + ": GGUF tokenizer");
+  impl->model =
+      std::make_unique<BpeModel>(std::move(vocab), merges, std::move(options), impl->source + ": GGUF tokenizer");
   const auto& final_vocab = impl->model->vocab();
 
   // Control tokens become special added tokens, user-defined ones plain added
@@ -243,7 +255,8 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   for (size_t i = 0; i < types.size(); ++i) {
     const std::string& token = original[i];
     if (types[i] == kTokenTypeUserDefined)
-      if (auto it = final_vocab.find(token); it != final_vocab.end()) impl->added_tokens.push_back({token, it->second, false});
+      if (auto it = final_vocab.find(token); it != final_vocab.end())
+        impl->added_tokens.push_back({token, it->second, false});
   }
 
   const auto token_id = [&](const std::string& key) -> std::optional<int32_t> {

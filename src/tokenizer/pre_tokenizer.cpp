@@ -42,11 +42,19 @@ size_t match_contraction(const Codepoints& t, size_t i, bool ignore_case) {
     return c < 0x80 && c >= 'A' && c <= 'Z' ? c + 32 : c;
   };
   switch (at(1)) {
-    case 's': case 't': case 'm': case 'd': return 2;
-    case 'r': return at(2) == 'e' ? 3 : 0;
-    case 'v': return at(2) == 'e' ? 3 : 0;
-    case 'l': return at(2) == 'l' ? 3 : 0;
-    default: return 0;
+    case 's':
+    case 't':
+    case 'm':
+    case 'd':
+      return 2;
+    case 'r':
+      return at(2) == 'e' ? 3 : 0;
+    case 'v':
+      return at(2) == 'e' ? 3 : 0;
+    case 'l':
+      return at(2) == 'l' ? 3 : 0;
+    default:
+      return 0;
   }
 }
 
@@ -140,17 +148,21 @@ std::vector<std::pair<size_t, size_t>> apply_behavior(const std::vector<Span>& s
     case SplitBehavior::MergedWithPrevious:
     case SplitBehavior::Contiguous:
       for (const Span& s : spans) {
-        const bool merge = behavior == SplitBehavior::Contiguous ? s.is_match == previous_match
-                                                                  : s.is_match && !previous_match;
-        if (merge && !out.empty()) out.back().second = s.end;
-        else out.emplace_back(s.begin, s.end);
+        const bool merge =
+            behavior == SplitBehavior::Contiguous ? s.is_match == previous_match : s.is_match && !previous_match;
+        if (merge && !out.empty())
+          out.back().second = s.end;
+        else
+          out.emplace_back(s.begin, s.end);
         previous_match = s.is_match;
       }
       break;
     case SplitBehavior::MergedWithNext:
       for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-        if (it->is_match && !previous_match && !out.empty()) out.back().first = it->begin;
-        else out.emplace_back(it->begin, it->end);
+        if (it->is_match && !previous_match && !out.empty())
+          out.back().first = it->begin;
+        else
+          out.emplace_back(it->begin, it->end);
         previous_match = it->is_match;
       }
       std::reverse(out.begin(), out.end());
@@ -158,11 +170,6 @@ std::vector<std::pair<size_t, size_t>> apply_behavior(const std::vector<Span>& s
   }
   std::erase_if(out, [](const auto& r) { return r.first == r.second; });
   return out;
-}
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
-    s.replace(pos, from.size(), to);
 }
 
 std::string byte_level_encode(std::string_view text) {
@@ -176,7 +183,8 @@ std::string byte_level_encode(std::string_view text) {
 }  // namespace
 
 std::optional<SplitRegex> find_split_regex(std::string_view pattern) {
-  static constexpr std::string_view kGpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+  static constexpr std::string_view kGpt2 =
+      R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
   static constexpr std::string_view kLlama3 =
       R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
   static constexpr std::string_view kQwen2 =
@@ -212,8 +220,10 @@ void pre_tokenize(const PreTokenizerStep& step, std::vector<Piece>& pieces) {
       case Kind::ByteLevel: {
         if (step.add_prefix_space && !piece.text.starts_with(' ')) piece.text.insert(0, 1, ' ');
         const size_t first_new = out.size();
-        if (step.use_regex) split(piece, regex_spans(SplitRegex::Gpt2, piece.text), SplitBehavior::Isolated);
-        else out.push_back(std::move(piece));
+        if (step.use_regex)
+          split(piece, regex_spans(SplitRegex::Gpt2, piece.text), SplitBehavior::Isolated);
+        else
+          out.push_back(std::move(piece));
         for (size_t k = first_new; k < out.size(); ++k) out[k].text = byte_level_encode(out[k].text);
         break;
       }
@@ -222,17 +232,19 @@ void pre_tokenize(const PreTokenizerStep& step, std::vector<Piece>& pieces) {
               step.individual_digits ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
         break;
       case Kind::Split:
-        split(piece, step.regex ? regex_spans(*step.regex, piece.text)
-                                : literal_spans(piece.text, step.literal, is_number),
+        split(piece,
+              step.regex ? regex_spans(*step.regex, piece.text) : literal_spans(piece.text, step.literal, is_number),
               step.behavior);
         break;
       case Kind::Metaspace: {
-        replace_all(piece.text, " ", step.replacement);
+        piece.text = replace_all(piece.text, " ", step.replacement);
         const bool prepend = step.prepend_scheme == PrependScheme::Always ||
                              (step.prepend_scheme == PrependScheme::First && piece.at_start);
         if (prepend && !piece.text.starts_with(step.replacement)) piece.text.insert(0, step.replacement);
-        if (step.split) split(piece, literal_spans(piece.text, step.replacement, is_number), SplitBehavior::MergedWithNext);
-        else out.push_back(std::move(piece));
+        if (step.split)
+          split(piece, literal_spans(piece.text, step.replacement, is_number), SplitBehavior::MergedWithNext);
+        else
+          out.push_back(std::move(piece));
         break;
       }
     }

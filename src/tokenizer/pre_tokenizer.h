@@ -36,15 +36,15 @@ enum class PrependScheme { Always, First, Never };
 struct PreTokenizerStep {
   enum class Kind { ByteLevel, Digits, Split, Metaspace };
   Kind kind = Kind::ByteLevel;
-  bool add_prefix_space = false;  // ByteLevel
-  bool use_regex = true;          // ByteLevel: split with SplitRegex::Gpt2 first
-  bool individual_digits = false; // Digits
-  std::optional<SplitRegex> regex;  // Split: the pattern is a regex ...
-  std::string literal;              // ... or this literal string
+  bool add_prefix_space = false;                     // ByteLevel
+  bool use_regex = true;                             // ByteLevel: split with SplitRegex::Gpt2 first
+  bool individual_digits = false;                    // Digits
+  std::optional<SplitRegex> regex;                   // Split: the pattern is a regex ...
+  std::string literal;                               // ... or this literal string
   SplitBehavior behavior = SplitBehavior::Isolated;  // Split
-  std::string replacement;          // Metaspace (UTF-8 of one character)
+  std::string replacement;                           // Metaspace (UTF-8 of one character)
   PrependScheme prepend_scheme = PrependScheme::Always;
-  bool split = true;                // Metaspace: split before each replacement
+  bool split = true;  // Metaspace: split before each replacement
 };
 
 // A piece of text; `at_start` marks the piece that begins the input (what

@@ -25,17 +25,13 @@ char32_t last_codepoint(std::string_view text) {
   return pos > 0 ? decode_utf8(text, pos - 1, len) : 0;
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  if (from.empty()) return;
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
-    s.replace(pos, from.size(), to);
-}
-
 std::string normalize(const std::vector<NormalizerStep>& steps, std::string_view text) {
   std::string s(text);
   for (const NormalizerStep& step : steps) {
-    if (step.kind == NormalizerStep::Kind::Replace) replace_all(s, step.pattern, step.content);
-    else if (!s.empty()) s.insert(0, step.content);
+    if (step.kind == NormalizerStep::Kind::Replace)
+      s = replace_all(s, step.pattern, step.content);
+    else if (!s.empty())
+      s.insert(0, step.content);
   }
   return s;
 }
@@ -61,22 +57,25 @@ void run_decoder(const DecoderStep& step, std::vector<std::string>& tokens) {
       break;
     }
     case Kind::Replace:
-      for (std::string& t : tokens) replace_all(t, step.pattern, step.content);
+      for (std::string& t : tokens) t = replace_all(t, step.pattern, step.content);
       return;
     case Kind::ByteFallback: {
       std::string bytes;
       size_t count = 0;
       const auto flush = [&] {
         if (count == 0) return;
-        if (is_valid_utf8(bytes)) out.push_back(bytes);
-        else for (size_t k = 0; k < count; ++k) out.push_back("\xEF\xBF\xBD");
+        if (is_valid_utf8(bytes))
+          out.push_back(bytes);
+        else
+          for (size_t k = 0; k < count; ++k) out.push_back("\xEF\xBF\xBD");
         bytes.clear();
         count = 0;
       };
       for (std::string& t : tokens) {
         unsigned value = 0;
         const bool is_byte = t.size() == 6 && t.starts_with("<0x") && t.back() == '>' &&
-                             std::all_of(t.begin() + 3, t.begin() + 5, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
+                             std::all_of(t.begin() + 3, t.begin() + 5,
+                                         [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
                              std::sscanf(t.c_str() + 3, "%2x", &value) == 1;
         if (is_byte) {
           bytes += static_cast<char>(value);
@@ -100,14 +99,16 @@ void run_decoder(const DecoderStep& step, std::vector<std::string>& tokens) {
         const std::string_view c = step.content;
         size_t begin = 0, end = t.size();
         for (int k = 0; k < step.start && std::string_view(t).substr(begin).starts_with(c); ++k) begin += c.size();
-        for (int k = 0; k < step.stop && end >= begin + c.size() && std::string_view(t).substr(0, end).ends_with(c); ++k)
+        for (int k = 0; k < step.stop && end >= begin + c.size() && std::string_view(t).substr(0, end).ends_with(c);
+             ++k)
           end -= c.size();
         t = t.substr(begin, end - begin);
       }
       return;
     case Kind::Metaspace:  // the first token loses every replacement character, as in HF
       for (size_t i = 0; i < tokens.size(); ++i)
-        replace_all(tokens[i], step.content, i == 0 && step.prepend_scheme != PrependScheme::Never ? "" : " ");
+        tokens[i] =
+            replace_all(tokens[i], step.content, i == 0 && step.prepend_scheme != PrependScheme::Never ? "" : " ");
       return;
   }
   tokens = std::move(out);

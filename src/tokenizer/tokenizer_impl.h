@@ -26,8 +26,8 @@ struct NormalizerStep {
 struct DecoderStep {
   enum class Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace };
   Kind kind = Kind::ByteLevel;
-  std::string pattern;  // Replace
-  std::string content;  // Replace: replacement; Strip: the character; Metaspace: the replacement
+  std::string pattern;      // Replace
+  std::string content;      // Replace: replacement; Strip: the character; Metaspace: the replacement
   int start = 0, stop = 0;  // Strip: characters removed at the start / end of each token
   PrependScheme prepend_scheme = PrependScheme::Always;  // Metaspace
 };
@@ -54,7 +54,7 @@ class AddedTokenMatcher {
  private:
   int32_t child(int32_t node, uint8_t byte) const;
   std::unordered_map<uint64_t, int32_t> edges_;  // (node << 8 | byte) -> node
-  std::vector<int32_t> terminal_{-1};             // node -> index into tokens_, or -1
+  std::vector<int32_t> terminal_{-1};            // node -> index into tokens_, or -1
   std::vector<AddedToken> tokens_;
   bool first_byte_[256] = {};
 };
@@ -65,7 +65,7 @@ struct TokenizerImpl {
   std::vector<PreTokenizerStep> pre_tokenizer;
   std::unique_ptr<BpeModel> model;
   std::vector<AddedToken> added_tokens;
-  std::vector<int32_t> prefix_ids, suffix_ids;  // post-processor, with add_special_tokens
+  std::vector<int32_t> prefix_ids, suffix_ids;      // post-processor, with add_special_tokens
   std::optional<std::vector<DecoderStep>> decoder;  // none: tokens joined by spaces
   std::optional<int32_t> bos_id, eos_id;
 

@@ -1,9 +1,8 @@
 // Tokenizer::from_tokenizer_json: reads an HF tokenizer.json into the parts of
 // TokenizerImpl. Every component type maca does not implement is an error
 // that names the file and the JSON key, never a silent approximation.
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
@@ -18,11 +17,12 @@ using nlohmann::json;
 // A JSON value with the key path that leads to it, for error messages.
 class Node {
  public:
-  Node(const json& value, std::string key, const std::string& file) : value_(&value), key_(std::move(key)), file_(&file) {}
+  Node(const json& value, std::string key, const std::string& file)
+      : value_(&value), key_(std::move(key)), file_(&file) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    MACA_THROW(FileError, "{}: key '{}': {}; re-save the tokenizer with HF tokenizers or use a supported one",
-               *file_, key_, what);
+    MACA_THROW(FileError, "{}: key '{}': {}; re-save the tokenizer with HF tokenizers or use a supported one", *file_,
+               key_, what);
   }
   const json& value() const { return *value_; }
   const std::string& key() const { return key_; }
@@ -96,7 +96,8 @@ std::string string_pattern(const Node& pattern) {
 
 PrependScheme prepend_scheme(const Node& step) {
   const Node scheme = step.optional("prepend_scheme");
-  if (scheme.is_null()) return step.optional("add_prefix_space").boolean(true) ? PrependScheme::Always : PrependScheme::Never;
+  if (scheme.is_null())
+    return step.optional("add_prefix_space").boolean(true) ? PrependScheme::Always : PrependScheme::Never;
   const std::string s = scheme.str();
   if (s == "always") return PrependScheme::Always;
   if (s == "first") return PrependScheme::First;
@@ -108,9 +109,12 @@ std::vector<NormalizerStep> parse_normalizer(const Node& root) {
   std::vector<NormalizerStep> steps;
   for (const Node& n : flatten(root, "normalizers")) {
     const std::string type = n["type"].str();
-    if (type == "Replace") steps.push_back({NormalizerStep::Kind::Replace, string_pattern(n["pattern"]), n["content"].str()});
-    else if (type == "Prepend") steps.push_back({NormalizerStep::Kind::Prepend, "", n["prepend"].str()});
-    else n["type"].fail(fmt::format("normalizer '{}' is not supported (maca has Sequence, Replace, Prepend)", type));
+    if (type == "Replace")
+      steps.push_back({NormalizerStep::Kind::Replace, string_pattern(n["pattern"]), n["content"].str()});
+    else if (type == "Prepend")
+      steps.push_back({NormalizerStep::Kind::Prepend, "", n["prepend"].str()});
+    else
+      n["type"].fail(fmt::format("normalizer '{}' is not supported (maca has Sequence, Replace, Prepend)", type));
   }
   return steps;
 }
@@ -149,7 +153,8 @@ std::vector<PreTokenizerStep> parse_pre_tokenizer(const Node& root) {
       step.prepend_scheme = prepend_scheme(n);
       step.split = n.optional("split").boolean(true);
     } else {
-      n["type"].fail(fmt::format("pre-tokenizer '{}' is not supported (maca has Sequence, ByteLevel, Digits, Split, Metaspace)", type));
+      n["type"].fail(fmt::format(
+          "pre-tokenizer '{}' is not supported (maca has Sequence, ByteLevel, Digits, Split, Metaspace)", type));
     }
     steps.push_back(std::move(step));
   }
@@ -183,8 +188,10 @@ std::optional<std::vector<DecoderStep>> parse_decoder(const Node& root) {
       step.content = n["replacement"].str();
       step.prepend_scheme = prepend_scheme(n);
     } else {
-      n["type"].fail(fmt::format("decoder '{}' is not supported (maca has Sequence, ByteLevel, Replace, ByteFallback, "
-                                 "Fuse, Strip, Metaspace)", type));
+      n["type"].fail(
+          fmt::format("decoder '{}' is not supported (maca has Sequence, ByteLevel, Replace, ByteFallback, "
+                      "Fuse, Strip, Metaspace)",
+                      type));
     }
     steps.push_back(std::move(step));
   }
@@ -197,7 +204,8 @@ void parse_post_processor(const Node& root, TokenizerImpl& impl) {
     const std::string type = n["type"].str();
     if (type == "ByteLevel") continue;  // only adjusts offsets
     if (type != "TemplateProcessing")
-      n["type"].fail(fmt::format("post-processor '{}' is not supported (maca has Sequence, ByteLevel, TemplateProcessing)", type));
+      n["type"].fail(
+          fmt::format("post-processor '{}' is not supported (maca has Sequence, ByteLevel, TemplateProcessing)", type));
     const Node single = n["single"];
     bool seen_sequence = false;
     for (size_t i = 0; i < single.size(); ++i) {
@@ -208,7 +216,8 @@ void parse_post_processor(const Node& root, TokenizerImpl& impl) {
       }
       const std::string name = item["SpecialToken"]["id"].str();
       const Node ids = n["special_tokens"][name]["ids"];
-      for (size_t k = 0; k < ids.size(); ++k) (seen_sequence ? impl.suffix_ids : impl.prefix_ids).push_back(ids.at(k).token_id());
+      for (size_t k = 0; k < ids.size(); ++k)
+        (seen_sequence ? impl.suffix_ids : impl.prefix_ids).push_back(ids.at(k).token_id());
     }
   }
 }
@@ -217,13 +226,15 @@ std::unique_ptr<BpeModel> parse_model(const Node& model, const std::string& file
   const Node type = model.optional("type");
   if (!type.is_null() && type.str() != "BPE")
     type.fail(fmt::format("model '{}' is not supported (maca implements BPE)", type.str()));
-  if (const Node dropout = model.optional("dropout"); !dropout.is_null() && (!dropout.value().is_number() || dropout.value().get<double>() != 0.0))
+  if (const Node dropout = model.optional("dropout");
+      !dropout.is_null() && (!dropout.value().is_number() || dropout.value().get<double>() != 0.0))
     dropout.fail("BPE dropout is not supported");
   const Node vocab_node = model["vocab"];
   if (!vocab_node.value().is_object()) vocab_node.fail("expected an object mapping tokens to ids");
   std::unordered_map<std::string, int32_t> vocab;
   vocab.reserve(vocab_node.value().size());
-  for (const auto& [token, id] : vocab_node.value().items()) vocab.emplace(token, Node(id, vocab_node.key() + "." + token, file).token_id());
+  for (const auto& [token, id] : vocab_node.value().items())
+    vocab.emplace(token, Node(id, vocab_node.key() + "." + token, file).token_id());
 
   const Node merges_node = model["merges"];
   std::vector<std::pair<std::string, std::string>> merges(merges_node.size());
@@ -232,7 +243,8 @@ std::unique_ptr<BpeModel> parse_model(const Node& model, const std::string& file
     if (m.value().is_string()) {
       const std::string line = m.str();
       const size_t space = line.find(' ');
-      if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) m.fail("a merge must be two tokens separated by one space");
+      if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+        m.fail("a merge must be two tokens separated by one space");
       merges[i] = {line.substr(0, space), line.substr(space + 1)};
     } else {
       if (m.size() != 2) m.fail("a merge must be a pair of tokens");
@@ -248,7 +260,8 @@ std::unique_ptr<BpeModel> parse_model(const Node& model, const std::string& file
     if (it == vocab.end()) unk.fail(fmt::format("unk token '{}' is not in the vocabulary", unk.str()));
     options.unk_id = it->second;
   }
-  if (const Node p = model.optional("continuing_subword_prefix"); !p.is_null()) options.continuing_subword_prefix = p.str();
+  if (const Node p = model.optional("continuing_subword_prefix"); !p.is_null())
+    options.continuing_subword_prefix = p.str();
   if (const Node s = model.optional("end_of_word_suffix"); !s.is_null()) options.end_of_word_suffix = s.str();
   return std::make_unique<BpeModel>(std::move(vocab), merges, std::move(options), file + ": key 'model.merges'");
 }

@@ -8,9 +8,8 @@ namespace {
 
 bool in_ranges(const detail::CodepointRange* ranges, size_t n, char32_t cp) {
   const detail::CodepointRange* end = ranges + n;
-  const auto* it = std::upper_bound(ranges, end, cp, [](char32_t c, const detail::CodepointRange& r) {
-    return c < r.first;
-  });
+  const auto* it =
+      std::upper_bound(ranges, end, cp, [](char32_t c, const detail::CodepointRange& r) { return c < r.first; });
   return it != ranges && cp <= (it - 1)->last;
 }
 
@@ -48,10 +47,14 @@ size_t invalid_prefix_length(std::string_view text, size_t pos) {
   const uint8_t b0 = static_cast<uint8_t>(text[pos]);
   size_t n = 0;
   uint8_t lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) n = 2;
-  else if (b0 >= 0xE0 && b0 <= 0xEF) n = 3, lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
-  else if (b0 >= 0xF0 && b0 <= 0xF4) n = 4, lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
-  else return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF)
+    n = 2;
+  else if (b0 >= 0xE0 && b0 <= 0xEF)
+    n = 3, lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
+  else if (b0 >= 0xF0 && b0 <= 0xF4)
+    n = 4, lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
+  else
+    return 1;
   size_t i = 1;
   for (; i < n && pos + i < text.size(); ++i) {
     const uint8_t c = static_cast<uint8_t>(text[pos + i]);
@@ -66,11 +69,17 @@ char32_t decode_utf8(std::string_view text, size_t pos, size_t& len) {
   len = valid_sequence_length(text, pos);
   const auto b = [&](size_t i) { return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i])); };
   switch (len) {
-    case 1: return b(0);
-    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    case 4: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
-    default: len = 1; return 0xFFFD;
+    case 1:
+      return b(0);
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    case 4:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    default:
+      len = 1;
+      return 0xFFFD;
   }
 }
 
@@ -116,6 +125,17 @@ bool is_valid_utf8(std::string_view bytes) {
   return true;
 }
 
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  for (size_t hit = s.find(from); hit != std::string_view::npos; hit = s.find(from, pos)) {
+    out.append(s.substr(pos, hit - pos)).append(to);
+    pos = hit + from.size();
+  }
+  return out.append(s.substr(pos));
+}
+
 bool is_letter(char32_t cp) {
   if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
   return in_ranges(detail::kLetterRanges, detail::kLetterRanges_size, cp);
@@ -128,8 +148,7 @@ bool is_number(char32_t cp) {
 
 bool is_whitespace(char32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 const std::array<char32_t, 256>& byte_to_unicode() {

@@ -22,6 +22,9 @@ void append_utf8(char32_t cp, std::string& out);
 std::string utf8_lossy(std::string_view bytes);
 bool is_valid_utf8(std::string_view bytes);
 
+// `s` with every occurrence of `from` (non-empty) replaced by `to`, in one pass.
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
+
 bool is_letter(char32_t cp);      // \p{L}
 bool is_number(char32_t cp);      // \p{N}
 bool is_whitespace(char32_t cp);  // \s, White_Space

@@ -25,8 +25,8 @@ TEST_P(TinyTokenizer, MatchesHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TinyTokenizer,
-                         ::testing::Values("tiny_bytelevel_llama3", "tiny_bytelevel_qwen2", "tiny_bytelevel_gpt2_digits",
-                                           "tiny_spm", "tiny_spm_metaspace"));
+                         ::testing::Values("tiny_bytelevel_llama3", "tiny_bytelevel_qwen2",
+                                           "tiny_bytelevel_gpt2_digits", "tiny_spm", "tiny_spm_metaspace"));
 
 TEST(Tokenizer, SpecialTokensAndVocabulary) {
   const Tokenizer tok = Tokenizer::from_tokenizer_json(fixture_dir() / "tiny_spm.tokenizer.json");
@@ -82,11 +82,17 @@ TEST(TokenizerJson, MalformedFilesNameTheKey) {
   EXPECT_NE(load_error("unigram", R"({"model": {"type": "Unigram", "vocab": [], "merges": []}})").find("model.type"),
             std::string::npos);
   EXPECT_NE(load_error("regex", std::string(R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"},
-            "behavior": "Isolated"}, )") + kModel + "}").find("pre_tokenizer.pattern.Regex"), std::string::npos);
-  EXPECT_NE(load_error("seq", std::string(R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}]}, )") +
-                                  kModel + "}").find("normalizer.normalizers[0].type"),
+            "behavior": "Isolated"}, )") +
+                                    kModel + "}")
+                .find("pre_tokenizer.pattern.Regex"),
             std::string::npos);
-  EXPECT_NE(load_error("added", std::string(R"({"added_tokens": [{"id": 5}], )") + kModel + "}").find("added_tokens[0].content"),
+  EXPECT_NE(
+      load_error("seq", std::string(R"({"normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}]}, )") +
+                            kModel + "}")
+          .find("normalizer.normalizers[0].type"),
+      std::string::npos);
+  EXPECT_NE(load_error("added", std::string(R"({"added_tokens": [{"id": 5}], )") + kModel + "}")
+                .find("added_tokens[0].content"),
             std::string::npos);
 }
 

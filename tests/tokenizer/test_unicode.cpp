@@ -43,9 +43,12 @@ TEST(Unicode, Utf8RoundTripAndLossy) {
   EXPECT_EQ(decode_utf8(s, 3, len), U'\u4E2D');
   EXPECT_EQ(len, 3u);
   EXPECT_EQ(decode_utf8(s, 6, len), U'\U0001F600');
-  EXPECT_EQ(utf8_lossy("a\xF0\x9F\x98" "b"), "a\xEF\xBF\xBD" "b");  // truncated emoji -> one U+FFFD
-  EXPECT_EQ(utf8_lossy("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");       // overlong: two
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                         // surrogate
+  EXPECT_EQ(utf8_lossy("a\xF0\x9F\x98"
+                       "b"),
+            "a\xEF\xBF\xBD"
+            "b");                                                 // truncated emoji -> one U+FFFD
+  EXPECT_EQ(utf8_lossy("\xC0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong: two
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));                    // surrogate
 }
 
 TEST(Unicode, ByteLevelMapIsABijection) {
