@@ -1,28 +1,72 @@
 #include "cli/app.h"
 
-#include <cstdio>
-#include <string>
+#include <fmt/format.h>
 
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "config/schema.h"
 #include "core/error.h"
 #include "core/log.h"
 
 namespace maca::cli {
+namespace {
+
+std::string top_help(const std::vector<Command>& commands) {
+  std::string text =
+      "usage: maca <command> [options]\n\n"
+      "maca quantizes the weights of LLMs after training and evaluates them.\n\nCommands:\n";
+  for (const Command& c : commands) text += fmt::format("  {:<10}{}\n", c.name, c.summary);
+  text +=
+      "\nNot available yet: quantize, calib, export, sweep.\n"
+      "'maca <command> --help' explains a command's options and config keys.\n";
+  return text;
+}
+
+[[noreturn]] void unknown_command(const std::string& name, const std::vector<Command>& commands) {
+  std::string names, closest;
+  std::size_t best = std::max<std::size_t>(2, name.size() / 2) + 1;
+  for (const Command& c : commands) {
+    names += (names.empty() ? "" : ", ") + c.name;
+    if (const std::size_t d = config::edit_distance(name, c.name); d < best) best = d, closest = c.name;
+  }
+  MACA_THROW(Error, "unknown command '{}'{}; the commands are: {}", name,
+             closest.empty() ? "" : fmt::format(" (did you mean '{}'?)", closest), names);
+}
+
+int dispatch(int argc, char** argv) {
+  const std::vector<Command> commands = all_commands();
+  if (argc < 2) {
+    std::cerr << top_help(commands);
+    return 1;
+  }
+  std::string name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    std::cout << top_help(commands);
+    return 0;
+  }
+  if (name == "--version") name = "version";
+  for (const Command& c : commands)
+    if (c.name == name) return run_command(c, std::vector<std::string>(argv + 2, argv + argc));
+  unknown_command(name, commands);
+}
+
+}  // namespace
+
+std::vector<Command> all_commands() { return {eval_command(), inspect_command(), version_command()}; }
 
 int run(int argc, char** argv) {
-  const std::string cmd = argc > 1 ? argv[1] : "--help";
+  init_logging(0, "info");
   try {
-    init_logging(0, "info");
-    if (cmd == "--version" || cmd == "version") {
-      std::printf("maca %s\n", MACA_VERSION);
-      return 0;
-    }
-    std::printf("usage: maca <command> [options]\n");
-    return cmd == "--help" || cmd == "-h" ? 0 : 1;
+    return dispatch(argc, argv);
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
     return 1;
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
+    const std::string what = e.what();
+    spdlog::critical("{}{}", what.starts_with("internal error") ? "" : "internal error: ", what);
     return 2;
   }
 }

@@ -25,6 +25,8 @@ std::string where(const std::string& source, const YAML::Mark& mark) {
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& source, const Schema& schema,
              std::vector<YamlItem>& out) {
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar())
+      MACA_THROW(ConfigError, "{}: config keys must be plain names", where(source, kv.first.Mark()));
     const std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
     if (kv.second.IsMap() && !schema.find(key))
       flatten(kv.second, key, source, schema, out);

@@ -1,0 +1,17 @@
+// The subcommands of `maca`, each defined in its own cmd_<name>.cpp.
+#pragma once
+
+#include <vector>
+
+#include "cli/command.h"
+
+namespace maca::cli {
+
+Command eval_command();     // perplexity of a model on a text
+Command inspect_command();  // architecture, tensors and files of a model
+Command version_command();  // the version
+
+// Every subcommand, in the order of the top-level help.
+std::vector<Command> all_commands();
+
+}  // namespace maca::cli
