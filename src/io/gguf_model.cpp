@@ -128,6 +128,13 @@ class GgufModel final : public ModelSource {
 
   std::string key(const std::string& k) const { return std::string(arch_->gguf) + "." + k; }
 
+  // An architecture hyperparameter that must be a positive integer.
+  int64_t positive(const std::string& k) const {
+    const int64_t v = file_->get_int(key(k));
+    if (v <= 0) fail(fmt::format("{} is {}", key(k), v), "a model hyperparameter must be positive");
+    return v;
+  }
+
   // The HF name of a GGUF tensor, or nullopt for one this mapping does not know.
   std::optional<std::string> hf_name(const std::string& g) const {
     if (g == "token_embd.weight") return "model.embed_tokens.weight";
@@ -171,18 +178,21 @@ class GgufModel final : public ModelSource {
     c["model_type"] = arch_->model_type;
     c["architectures"] = json::array({arch_->hf_class});
     c["torch_dtype"] = "float32";
-    const int64_t hidden = f.get_int(key("embedding_length"));
-    const int64_t heads = f.get_int(key("attention.head_count"));
-    if (heads <= 0 || hidden % heads != 0)
+    const int64_t hidden = positive("embedding_length");
+    const int64_t heads = positive("attention.head_count");
+    if (hidden % heads != 0)
       fail(fmt::format("{} = {} does not divide the embedding length {}", key("attention.head_count"), heads, hidden),
            "the metadata is inconsistent");
     c["hidden_size"] = hidden;
-    c["intermediate_size"] = f.get_int(key("feed_forward_length"));
-    c["num_hidden_layers"] = f.get_int(key("block_count"));
+    c["intermediate_size"] = positive("feed_forward_length");
+    const int64_t layers = positive("block_count");
+    if (layers > static_cast<int64_t>(f.tensors().size()))
+      fail(fmt::format("{} = {} but the file holds only {} tensors", key("block_count"), layers, f.tensors().size()),
+           "the metadata is inconsistent");
+    c["num_hidden_layers"] = layers;
     c["num_attention_heads"] = heads;
-    c["num_key_value_heads"] = f.find(key("attention.head_count_kv")) ? f.get_int(key("attention.head_count_kv")) : heads;
-    const int64_t head_dim =
-        f.find(key("attention.key_length")) ? f.get_int(key("attention.key_length")) : hidden / heads;
+    c["num_key_value_heads"] = f.find(key("attention.head_count_kv")) ? positive("attention.head_count_kv") : heads;
+    const int64_t head_dim = f.find(key("attention.key_length")) ? positive("attention.key_length") : hidden / heads;
     c["head_dim"] = head_dim;
     c["rms_norm_eps"] = f32_value(f.get_float(key("attention.layer_norm_rms_epsilon")));
     const double theta =
@@ -284,7 +294,7 @@ class GgufModel final : public ModelSource {
 
 Tensor unpermute_llama_qk(const Tensor& w, int64_t n_head) {
   const int64_t rows = w.dim(0);
-  MACA_CHECK(n_head > 0 && rows % (2 * n_head) == 0, "cannot un-permute {} rows over {} heads (need 2*heads | rows)",
+  MACA_CHECK(n_head > 0 && rows > 0 && rows % (2 * n_head) == 0, "cannot un-permute {} rows over {} heads (need 2*heads | rows)",
              rows, n_head);
   const Tensor src = w.to_f32();
   const int64_t cols = src.numel() / rows;

@@ -191,6 +191,7 @@ TEST(GgufModel, UnpermuteInvertsLlamaCppPermute) {
   const Tensor hf = unpermute_llama_qk(p, 1);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(hf.data<float>()[i], static_cast<float>(i));
   EXPECT_THROW(unpermute_llama_qk(Tensor::empty({6, 2}), 2), Error);
+  EXPECT_THROW(unpermute_llama_qk(Tensor::empty({0, 2}), 1), Error);  // fuzz finding: divided by zero rows
 }
 
 // ---------------------------------------------------------------- damaged files

@@ -15,6 +15,8 @@ What it makes (gguf-py, i.e. `pip install gguf numpy transformers`, is the oracl
                              un-permuted with transformers' GGUF loader code).
   real_models.json           checksums of a few tensors of the real SmolLM2 / gemma-3 GGUF
                              files (GGUF and HF view); only rewritten when the models exist.
+and in tests/fuzz/corpus/gguf/ two small seed files for tests/fuzz/fuzz_gguf.cpp (a tiny
+llama with the legacy quant types, a tiny gemma3 with the K-quants).
 
 Checksum of a fp32 array: its values' bit patterns as uint64, s1 = sum, s2 = sum of
 bits * (index + 1), both mod 2^64 - exact and order-sensitive.
@@ -35,6 +37,7 @@ from gguf.quants import dequantize, quantize
 from transformers.modeling_gguf_pytorch_utils import Gemma2TensorProcessor, LlamaTensorProcessor
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "gguf"
+SEEDS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "gguf"
 MODEL_DIR = Path(os.environ.get("MACA_MODEL_DIR", Path.home() / ".cache" / "maca" / "models"))
 SMOL = MODEL_DIR / "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA = MODEL_DIR / "gemma-3-270m-q4_k_m.gguf"
@@ -248,12 +251,46 @@ def real_models():
     (OUT / "real_models.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 
+def fuzz_seeds(rng):
+    def write(name, arch, meta, tensors):
+        w = gguf.GGUFWriter(str(SEEDS / name), arch)
+        for key, value in meta.items():
+            w.add_uint32(f"{arch}.{key}", value)
+        w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-6)
+        for tname, (shape, qtype) in tensors.items():
+            if qtype == T.F32:
+                w.add_tensor(tname, rng.standard_normal(shape).astype(np.float32))
+            elif qtype in QUANTIZABLE:
+                w.add_tensor(tname, quantize(rng.standard_normal(shape).astype(np.float32), qtype), raw_dtype=qtype)
+            else:  # K-quant: one row of random blocks
+                w.add_tensor(tname, random_blocks(rng, qtype, shape[0] * shape[1] // 256), raw_dtype=qtype)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+
+    meta = {"embedding_length": 32, "feed_forward_length": 32, "block_count": 1, "context_length": 64,
+            "attention.head_count": 2, "attention.head_count_kv": 1}
+    write("llama_legacy.gguf", "llama", meta, {
+        "token_embd.weight": ((2, 32), T.Q8_0), "blk.0.attn_q.weight": ((32, 32), T.Q4_0),
+        "blk.0.attn_k.weight": ((16, 32), T.Q4_1), "blk.0.attn_v.weight": ((16, 32), T.Q5_0),
+        "blk.0.attn_output.weight": ((32, 32), T.Q5_1), "blk.0.attn_norm.weight": ((32,), T.F32)})
+    meta = {"embedding_length": 256, "feed_forward_length": 256, "block_count": 1, "context_length": 64,
+            "attention.head_count": 1, "attention.head_count_kv": 1, "attention.sliding_window": 16}
+    write("gemma3_kquants.gguf", "gemma3", meta, {
+        "token_embd.weight": ((2, 256), T.Q4_K), "blk.0.ffn_up.weight": ((1, 256), T.Q5_K),
+        "blk.0.ffn_down.weight": ((1, 256), T.Q6_K), "blk.0.ffn_gate.weight": ((1, 256), T.Q3_K),
+        "blk.0.attn_v.weight": ((1, 256), T.Q2_K), "blk.0.attn_norm.weight": ((8,), T.F32)})
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1234)
     dequant_vectors(rng)
     tiny_llama(rng)
     real_models()
+    SEEDS.mkdir(parents=True, exist_ok=True)
+    fuzz_seeds(rng)
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"wrote {OUT} ({total} bytes)")
 
