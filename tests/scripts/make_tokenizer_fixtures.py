@@ -31,7 +31,7 @@ import os
 import sys
 from pathlib import Path
 
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests/fixtures/tokenizer"
@@ -73,6 +73,7 @@ EDGE_CASES = {
     "specials": SPECIALS,
     "long_word": "pneumonoultramicroscopicsilicovolcanoconiosis " * 3,
     "space_runs": "x" + " " * 17 + "y" + " " * 40,
+    "strip_and_single_word": "a  <mask>  b<mask>c hello hellothere xhello (hello) hello",
 }
 
 
@@ -101,6 +102,8 @@ def train_tiny():
         vocab_size=900, special_tokens=["<|begin_of_text|>", "<|end_of_text|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
     bl.add_tokens(["<think>", "</think>"])  # plain added tokens, matched after normalization
+    bl.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=True, normalized=False)])
+    bl.add_tokens([AddedToken("hello", single_word=True, normalized=False)])
     bl.post_processor = processors.TemplateProcessing(
         single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", bl.token_to_id("<|begin_of_text|>"))])
     out["tiny_bytelevel_llama3"] = bl
