@@ -7,3 +7,7 @@ void sgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
             const int* ldc);
 }
+
+// OpenBLAS's thread control, when the BLAS in use is OpenBLAS (weak: other
+// vendors leave it null and follow OMP_NUM_THREADS/MKL_NUM_THREADS).
+extern "C" void openblas_set_num_threads(int n) __attribute__((weak));

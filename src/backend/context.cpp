@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/cpu/cpu_ops.h"
 
 #ifdef MACA_HAVE_CUDA
 #include "kernels/cuda/cuda_context.h"
@@ -39,7 +40,10 @@ int cuda_device_count() {
 }
 
 std::unique_ptr<Context> Context::create(Device device, int threads) {
-  if (device.is_cpu()) return std::make_unique<CpuContext>();
+  if (device.is_cpu()) {
+    kernels::cpu::set_threads(threads);
+    return std::make_unique<CpuContext>();
+  }
 #ifdef MACA_HAVE_CUDA
   return kernels::cuda::create_context(device);
 #else
