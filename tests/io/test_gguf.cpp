@@ -126,7 +126,7 @@ TEST(GgufFile, MetadataGetters) {
 
 TEST(GgufFile, TensorTable) {
   const auto f = GgufFile::open(kFixtures / "tiny_llama.gguf");
-  EXPECT_EQ(f->tensors().size(), 3u + 2u * 9u);
+  EXPECT_EQ(f->tensors().size(), 4u + 2u * 9u);  // + rope_freqs
   const GgufTensorInfo* q = f->find_tensor("blk.0.attn_q.weight");
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->type, GgmlType::Q4_0);
@@ -140,15 +140,28 @@ TEST(GgufFile, TensorTable) {
 
 // ---------------------------------------------------------------- HF mapping
 
-TEST(GgufModel, TinyLlamaConfigAndTensors) {
-  const json want = read_json(kFixtures / "tiny_llama.json");
-  const auto src = open_gguf_model(kFixtures / "tiny_llama.gguf");
+class TinyModel : public ::testing::TestWithParam<std::string> {};
+
+// Config values and every tensor, bit-exact against gguf-py + transformers'
+// GGUF loader: llama q/k un-permuted, gemma3 norms shifted back by -1, qwen2
+// biases, tied embeddings for qwen2/gemma3, llama3 rope scaling from rope_freqs.
+TEST_P(TinyModel, ConfigAndTensorsMatchTransformers) {
+  const std::string arch = GetParam();
+  const fs::path path = kFixtures / ("tiny_" + arch + ".gguf");
+  const json want = read_json(kFixtures / ("tiny_" + arch + ".json"));
+  const auto src = open_gguf_model(path);
   const json& cfg = src->config();
   for (const auto& [key, value] : want["config"].items()) EXPECT_EQ(cfg.at(key), value) << key;
-  EXPECT_EQ(cfg["architectures"], json::array({"LlamaForCausalLM"}));
-  EXPECT_EQ(cfg["hidden_act"], "silu");
-  EXPECT_TRUE(cfg["rope_scaling"].is_null());
-  EXPECT_EQ(src->files(), std::vector<fs::path>{kFixtures / "tiny_llama.gguf"});
+  if (arch == "gemma3") {
+    EXPECT_EQ(cfg["architectures"], json::array({"Gemma3ForCausalLM"}));
+    EXPECT_EQ(cfg["hidden_activation"], "gelu_pytorch_tanh");
+    EXPECT_EQ(cfg["rope_local_base_freq"], 10000.0);
+    EXPECT_TRUE(cfg["attn_logit_softcapping"].is_null());
+  } else {
+    EXPECT_EQ(cfg["hidden_act"], "silu");
+  }
+  EXPECT_EQ(src->files(), std::vector<fs::path>{path});
+  EXPECT_EQ(src->location(), path.string());
 
   const auto names = src->tensor_names();
   EXPECT_EQ(names.size(), want["tensors"].size());
@@ -158,12 +171,14 @@ TEST(GgufModel, TinyLlamaConfigAndTensors) {
     EXPECT_EQ(src->tensor_shape(name), t["shape"].get<Shape>());
     const Tensor w = src->load(name);
     EXPECT_EQ(w.shape(), t["shape"].get<Shape>());
-    // Exact bits; q/k also prove the un-permutation matches transformers.
     EXPECT_EQ(checksum(w), t["checksum"].get<std::vector<uint64_t>>());
   }
   expect_file_error([&] { src->load("model.layers.9.mlp.up_proj.weight"); },
-                    {"tiny_llama.gguf", "model.layers.9.mlp.up_proj.weight"});
+                    {path.filename().string(), "model.layers.9.mlp.up_proj.weight"});
 }
+
+INSTANTIATE_TEST_SUITE_P(Archs, TinyModel, ::testing::Values("llama", "qwen2", "gemma3"),
+                         [](const auto& info) { return info.param; });
 
 // llama.cpp convert_hf_to_gguf.py permute(): reshape(n_head, 2, rows/n_head/2, cols).swapaxes(1, 2).
 Tensor permute_like_llama_cpp(const Tensor& w, int64_t n_head) {
@@ -211,6 +226,7 @@ class GgufBuilder {
     return u32(3).u64(n_tensors).u64(n_kv);
   }
   GgufBuilder& kv_u32(const std::string& key, uint32_t v) { return str(key).u32(4).u32(v); }
+  GgufBuilder& kv_str(const std::string& key, const std::string& v) { return str(key).u32(8).str(v); }
   GgufBuilder& tensor(const std::string& name, uint64_t ne0, uint32_t type, uint64_t offset) {
     return str(name).u32(1).u64(ne0).u32(type).u64(offset);
   }
@@ -314,6 +330,29 @@ TEST_F(GgufDamaged, TensorShapesAndTypes) {
   expect_rejected(GgufBuilder().header(1, 0).str("d").u32(5).data(64).bytes(), {"'d'", "5 dimensions"});
   expect_rejected(GgufBuilder().header(1, 0).str("big").u32(2).u64(uint64_t{1} << 40).u64(uint64_t{1} << 40).bytes(),
                   {"'big'", "impossible dimension"});
+}
+
+TEST_F(GgufDamaged, ModelsMacaDoesNotMap) {
+  const fs::path p = dir_ / "model.gguf";
+  write_bytes(p, GgufBuilder().header(0, 1).kv_str("general.architecture", "mamba").bytes());
+  expect_file_error([&] { open_gguf_model(p); }, {"model.gguf", "'mamba'", "not supported"});
+  write_bytes(p, GgufBuilder().header(0, 0).bytes());
+  expect_file_error([&] { open_gguf_model(p); }, {"model.gguf", "general.architecture", "missing"});
+  write_bytes(p, GgufBuilder()
+                     .header(1, 1)
+                     .kv_str("general.architecture", "llama")
+                     .tensor("blk.0.ssm_conv.weight", 8, kF32, 0)
+                     .data(32)
+                     .bytes());
+  expect_file_error([&] { open_gguf_model(p); }, {"model.gguf", "'blk.0.ssm_conv.weight'", "no HF counterpart"});
+  write_bytes(p, GgufBuilder()
+                     .header(1, 2)
+                     .kv_str("general.architecture", "llama")
+                     .kv_u32("llama.embedding_length", 0)
+                     .tensor("token_embd.weight", 8, kF32, 0)
+                     .data(32)
+                     .bytes());
+  expect_file_error([&] { open_gguf_model(p); }, {"model.gguf", "llama.embedding_length is 0"});
 }
 
 // ---------------------------------------------------------------- real models

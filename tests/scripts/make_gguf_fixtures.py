@@ -7,12 +7,14 @@ What it makes (gguf-py, i.e. `pip install gguf numpy transformers`, is the oracl
                              (types it can quantize), from random bytes with finite fp16
                              scales (every type: reaches all code bits), and, when the real
                              models are present, the first blocks of a real tensor.
-  tiny_llama.gguf            a tiny llama-arch model written with gguf.GGUFWriter: metadata
-                             of every value type, a small tokenizer, two layers with tensors
-                             of several ggml types.
-  tiny_llama.json            what maca must return for it: HF config values and, per HF
-                             tensor name, shape and a bit checksum of the fp32 values (q/k
-                             un-permuted with transformers' GGUF loader code).
+  tiny_<arch>.gguf           tiny llama / qwen2 / gemma3 models written with gguf.GGUFWriter:
+                             a small tokenizer, two layers with tensors of several ggml types
+                             (llama: also metadata of every value type and a llama3
+                             rope_freqs tensor; qwen2: q/k/v biases; gemma3: norms as 1 + w).
+  tiny_<arch>.json           what maca must return for it: HF config values and, per HF
+                             tensor name, shape and a bit checksum of the fp32 values (through
+                             transformers' GGUF loader code: llama q/k un-permuted, gemma3
+                             norms minus 1).
   real_models.json           checksums of a few tensors of the real SmolLM2 / gemma-3 GGUF
                              files (GGUF and HF view); only rewritten when the models exist.
 and in tests/fuzz/corpus/gguf/ two small seed files for tests/fuzz/fuzz_gguf.cpp (a tiny
@@ -34,7 +36,7 @@ import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as T
 from gguf.quants import dequantize, quantize
-from transformers.modeling_gguf_pytorch_utils import Gemma2TensorProcessor, LlamaTensorProcessor
+from transformers.modeling_gguf_pytorch_utils import Gemma2TensorProcessor, LlamaTensorProcessor, TensorProcessor
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "gguf"
 SEEDS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "gguf"
@@ -110,30 +112,32 @@ def dequant_vectors(rng):
         (OUT / f"dequant_{qtype.name}.f32").write_bytes(np.ascontiguousarray(expected).tobytes())
 
 
-# Tiny llama: hidden 64, 4 heads of 16, 2 KV heads, 2 layers, ffn 128, vocab 32.
+# Tiny models: hidden 64, 4 heads, 2 KV heads, 2 layers, ffn 128, vocab 32.
 HIDDEN, HEADS, KV_HEADS, LAYERS, FFN, VOCAB = 64, 4, 2, 2, 128, 32
+# gemma3 gets key_length 32 (not hidden / heads) to show head_dim comes from it.
+HEAD_DIM = {"llama": 16, "qwen2": 16, "gemma3": 32}
+LLAMA3_FACTOR = 8.0
 
 
-def tiny_llama(rng):
-    path = OUT / "tiny_llama.gguf"
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_block_count(LAYERS)
-    w.add_context_length(128)
-    w.add_embedding_length(HIDDEN)
-    w.add_feed_forward_length(FFN)
-    w.add_head_count(HEADS)
-    w.add_head_count_kv(KV_HEADS)
-    w.add_layer_norm_rms_eps(1e-5)
-    w.add_rope_freq_base(10000.0)
-    w.add_vocab_size(VOCAB)
-    w.add_tokenizer_model("gpt2")
-    w.add_token_list([f"tok{i}" for i in range(VOCAB)])
-    w.add_token_types([1] * VOCAB)
-    w.add_token_scores([float(-i) for i in range(VOCAB)])
-    w.add_token_merges(["t o", "to k"])
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    # One key of every value type for the getter tests.
+def llama3_rope_factors(head_dim, theta):
+    """convert_hf_to_gguf.py LlamaModel.generate_extra_tensors, Llama 3.1 parameters."""
+    freqs = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.float32) / head_dim))
+    low_wavelen, high_wavelen = 8192 / 1.0, 8192 / 4.0
+    out = []
+    for freq in freqs:
+        wavelen = 2 * np.pi / freq
+        if wavelen < high_wavelen:
+            out.append(1.0)
+        elif wavelen > low_wavelen:
+            out.append(LLAMA3_FACTOR)
+        else:
+            smooth = (8192 / wavelen - 1.0) / (4.0 - 1.0)
+            out.append(1 / ((1 - smooth) / LLAMA3_FACTOR + smooth))
+    return np.array(out, dtype=np.float32)
+
+
+def add_test_keys(w):
+    """One key of every value type for the getter tests."""
     w.add_uint8("test.u8", 200)
     w.add_int8("test.i8", -5)
     w.add_uint16("test.u16", 65535)
@@ -149,10 +153,42 @@ def tiny_llama(rng):
     w.add_array("test.float_array", [0.5, 1.5])
     w.add_array("test.nested", [[1, 2], [3]])
 
-    ref = {}  # gguf name -> fp32 values in GGUF order [ne1, ne0]
 
-    def add(name, shape, qtype):
-        x = rng.standard_normal(shape).astype(np.float32)
+def tiny_model(rng, arch):
+    """tiny_<arch>.gguf and tiny_<arch>.json. llama: untied, llama3 rope_freqs, every value
+    type; qwen2: q/k/v biases, tied; gemma3: the four norms per layer plus q/k norms,
+    stored as 1 + w like llama.cpp's converter does."""
+    head_dim = HEAD_DIM[arch]
+    theta = {"llama": 10000.0, "qwen2": 1000000.0, "gemma3": 1000000.0}[arch]
+    path = OUT / f"tiny_{arch}.gguf"
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_block_count(LAYERS)
+    w.add_context_length(128)
+    w.add_embedding_length(HIDDEN)
+    w.add_feed_forward_length(FFN)
+    w.add_head_count(HEADS)
+    w.add_head_count_kv(KV_HEADS)
+    w.add_layer_norm_rms_eps(1e-6 if arch == "gemma3" else 1e-5)
+    w.add_rope_freq_base(theta)
+    w.add_vocab_size(VOCAB)
+    if arch == "gemma3":
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
+        w.add_sliding_window(8)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list([f"tok{i}" for i in range(VOCAB)])
+    w.add_token_types([1] * VOCAB)
+    w.add_token_scores([float(-i) for i in range(VOCAB)])
+    w.add_token_merges(["t o", "to k"])
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    if arch == "llama":
+        add_test_keys(w)
+
+    ref = {}  # gguf name -> fp32 values as stored, shape [ne1, ne0]
+
+    def add(name, shape, qtype, values=None):
+        x = rng.standard_normal(shape).astype(np.float32) if values is None else values
         if qtype == T.F32:
             data = x
         elif qtype == T.F16:
@@ -163,39 +199,63 @@ def tiny_llama(rng):
         ref[name] = (dequantize(data.view(np.uint8) if qtype not in (T.F32, T.F16) else data, qtype)
                      .astype(np.float32).reshape(shape))
 
+    def norm(name, n):
+        x = rng.standard_normal(n).astype(np.float32) * np.float32(0.1)
+        add(name, (n,), T.F32, x + np.float32(1) if arch == "gemma3" else x)
+
+    q_rows, kv_rows = HEADS * head_dim, KV_HEADS * head_dim
     add("token_embd.weight", (VOCAB, HIDDEN), T.F16)
-    add("output_norm.weight", (HIDDEN,), T.F32)
-    add("output.weight", (VOCAB, HIDDEN), T.Q8_0)
+    norm("output_norm.weight", HIDDEN)
+    if arch == "llama":
+        add("output.weight", (VOCAB, HIDDEN), T.Q8_0)
+        w.add_tensor("rope_freqs.weight", llama3_rope_factors(head_dim, theta))
     for i in range(LAYERS):
-        add(f"blk.{i}.attn_norm.weight", (HIDDEN,), T.F32)
-        add(f"blk.{i}.attn_q.weight", (HIDDEN, HIDDEN), T.Q4_0)
-        add(f"blk.{i}.attn_k.weight", (KV_HEADS * 16, HIDDEN), T.Q4_1)
-        add(f"blk.{i}.attn_v.weight", (KV_HEADS * 16, HIDDEN), T.Q5_0)
-        add(f"blk.{i}.attn_output.weight", (HIDDEN, HIDDEN), T.Q5_1)
-        add(f"blk.{i}.ffn_norm.weight", (HIDDEN,), T.F32)
+        norm(f"blk.{i}.attn_norm.weight", HIDDEN)
+        add(f"blk.{i}.attn_q.weight", (q_rows, HIDDEN), T.Q4_0)
+        add(f"blk.{i}.attn_k.weight", (kv_rows, HIDDEN), T.Q4_1)
+        add(f"blk.{i}.attn_v.weight", (kv_rows, HIDDEN), T.Q5_0)
+        add(f"blk.{i}.attn_output.weight", (HIDDEN, q_rows), T.Q5_1)
+        norm(f"blk.{i}.ffn_norm.weight", HIDDEN)
         add(f"blk.{i}.ffn_gate.weight", (FFN, HIDDEN), T.Q8_0)
         add(f"blk.{i}.ffn_up.weight", (FFN, HIDDEN), T.BF16)
         add(f"blk.{i}.ffn_down.weight", (HIDDEN, FFN), T.F32)
+        if arch == "qwen2":
+            for proj, rows in (("q", q_rows), ("k", kv_rows), ("v", kv_rows)):
+                add(f"blk.{i}.attn_{proj}.bias", (rows,), T.F32)
+        if arch == "gemma3":
+            norm(f"blk.{i}.attn_q_norm.weight", head_dim)
+            norm(f"blk.{i}.attn_k_norm.weight", head_dim)
+            norm(f"blk.{i}.post_attention_norm.weight", HIDDEN)
+            norm(f"blk.{i}.post_ffw_norm.weight", HIDDEN)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
 
-    proc = LlamaTensorProcessor(config={"num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS})
+    config = {"num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS}
+    proc = {"llama": LlamaTensorProcessor, "gemma3": Gemma2TensorProcessor}.get(arch, TensorProcessor)(config=config)
     tensors = {}
     for name, x in ref.items():
-        x = proc.process(x, name).weights
-        tensors[hf_name(name, "llama")] = {"shape": list(x.shape), "checksum": checksum(x)}
+        x = proc.process(x, name).weights.astype(np.float32, copy=False)
+        tensors[hf_name(name, arch)] = {"shape": list(x.shape), "checksum": checksum(x)}
     expected = {
         "config": {
-            "model_type": "llama", "hidden_size": HIDDEN, "intermediate_size": FFN, "num_hidden_layers": LAYERS,
-            "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS, "head_dim": HIDDEN // HEADS,
-            "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 128, "vocab_size": VOCAB,
-            "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
+            "model_type": "gemma3_text" if arch == "gemma3" else arch, "hidden_size": HIDDEN,
+            "intermediate_size": FFN, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS,
+            "num_key_value_heads": KV_HEADS, "head_dim": head_dim, "rms_norm_eps": 1e-6 if arch == "gemma3" else 1e-5,
+            "rope_theta": theta, "max_position_embeddings": 128, "vocab_size": VOCAB,
+            "tie_word_embeddings": arch != "llama", "bos_token_id": 1, "eos_token_id": 2,
+            "attention_bias": arch == "qwen2",
+            "rope_scaling": {"rope_type": "llama3", "factor": LLAMA3_FACTOR, "low_freq_factor": 1.0,
+                             "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+            if arch == "llama" else None,
         },
         "tensors": tensors,
     }
-    (OUT / "tiny_llama.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    if arch == "gemma3":
+        expected["config"].update({"sliding_window": 8, "query_pre_attn_scalar": head_dim,
+                                   "layer_types": ["sliding_attention"] * LAYERS})
+    (OUT / f"tiny_{arch}.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
 
 
 LAYER_NAMES = {
@@ -287,7 +347,8 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1234)
     dequant_vectors(rng)
-    tiny_llama(rng)
+    for arch in ("llama", "qwen2", "gemma3"):
+        tiny_model(rng, arch)
     real_models()
     SEEDS.mkdir(parents=True, exist_ok=True)
     fuzz_seeds(rng)
