@@ -1,5 +1,5 @@
 #include "cli/commands.h"
-#include "core/error.h"
+#include "eval/perplexity.h"
 
 namespace maca::cli {
 
@@ -16,8 +16,9 @@ Command eval_command() {
                     {"ctx", "eval.ctx", "N"},
                     {"max-windows", "eval.max_windows", "N"}},
           .positional_flag = "",
-          .run = [](const config::Config&) -> int {
-            MACA_THROW(Error, "maca eval: perplexity evaluation is not part of this build yet");
+          .run = [](const config::Config& cfg) {
+            eval::run_perplexity(cfg);
+            return 0;
           }};
 }
 

@@ -108,9 +108,8 @@ TEST(Cli, MissingConfigFile) {
 }
 
 TEST(Cli, ExampleConfigIsValid) {
-  // --help after -c still parses; the config is resolved only for a job, so use
-  // inspect on a missing model to force resolution and check that the error
-  // is about the model, not the config.
+  // The config is resolved before the model is looked for: an error about the
+  // model means the example file was accepted.
   const Result r = run_maca(std::string("inspect -c ") + MACA_SOURCE_DIR +
                             "/configs/eval-wikitext2.yaml --set model.path=/nonexistent/model.gguf");
   EXPECT_EQ(r.code, 1) << r.output;
