@@ -1,0 +1,124 @@
+// CPU forward throughput of a real model at a given context, printed next to
+// the single-precision GEMM rate this machine reaches through the same BLAS.
+//
+// usage: bench_forward [MODEL] [--ctx 2048] [--windows 2] [--data FILE]
+//   MODEL defaults to smollm2-135m (see scripts/fetch_models.py).
+// Output: the command line, the machine (CPU model, cores, BLAS threads),
+// GEMM GFLOP/s for the model's own shapes and a square one, forward tokens/s
+// and GFLOP/s (useful FLOPs: linears, causal attention, lm_head), and the ratio.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/ops.h"
+#include "config/options.h"
+#include "config/search.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "eval/perplexity.h"
+#include "eval/text_stream.h"
+#include "io/model_source.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+using namespace maca;
+
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+// Best of `reps` runs of C[m,n] = A[m,k]·B[n,k]ᵀ, in GFLOP/s.
+double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int reps = 5) {
+  std::vector<float> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(n * k)), c(static_cast<size_t>(m * n));
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& x : a) x = u(rng);
+  for (auto& x : b) x = u(rng);
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    Timer t;
+    backend::gemm(ctx, false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+    best = std::max(best, 2.0 * m * n * k / t.seconds() / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_name = "smollm2-135m", data = "wikitext-2-raw/wiki.test.raw";
+  int64_t ctx_len = 2048, windows = 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--ctx" && i + 1 < argc) ctx_len = std::stoll(argv[++i]);
+    else if (a == "--windows" && i + 1 < argc) windows = std::stoll(argv[++i]);
+    else if (a == "--data" && i + 1 < argc) data = argv[++i];
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: bench_forward [MODEL] [--ctx 2048] [--windows 2] [--data FILE]\n");
+      return 0;
+    } else model_name = a;
+  }
+  try {
+    init_logging(0, "warn");
+    std::string cmd;
+    for (int i = 0; i < argc; ++i) cmd += std::string(i ? " " : "") + argv[i];
+    utsname un{};
+    uname(&un);
+    std::printf("command: %s\nmachine: %s, %s, %u hardware threads, %s %s\n", cmd.c_str(), un.nodename,
+                cpu_model().c_str(), std::thread::hardware_concurrency(), un.sysname, un.release);
+    auto ctx = backend::Context::create(Device::cpu());
+    const auto src = io::open_model(config::find_model(model_name));
+    const model::Model model(*src, *ctx);
+    const auto& s = model.spec();
+
+    const double g_model = gemm_gflops(*ctx, ctx_len, s.intermediate, s.hidden);
+    const double g_square = gemm_gflops(*ctx, 2048, 2048, 2048);
+    const double g_ref = std::max(g_model, g_square);
+    std::printf("sgemm: %.1f GFLOP/s at [%lld x %lld x %lld] (model shape), %.1f GFLOP/s at 2048^3\n", g_model,
+                static_cast<long long>(ctx_len), static_cast<long long>(s.intermediate),
+                static_cast<long long>(s.hidden), g_square);
+
+    const config::Config cfg(config::builtin_schema());
+    const auto tok = tokenizer::load_tokenizer(config::find_model(model_name));
+    const auto ids = tok.encode(eval::load_eval_text(config::find_data_file(data, cfg), eval::TextFormat::Auto), true);
+    eval::PerplexityOptions opt;
+    opt.ctx = ctx_len;
+    opt.max_windows = windows;
+    const auto r = eval::perplexity(model, ids, opt);
+
+    // Useful FLOPs per window: linears 2·params·T, causal attention
+    // 2·2·(T(T+1)/2)·head_dim·heads per layer, lm_head 2·hidden·vocab·(T−1).
+    const double T = static_cast<double>(ctx_len);
+    const double q = static_cast<double>(s.n_heads * s.head_dim), kv = static_cast<double>(s.n_kv_heads * s.head_dim);
+    const double h = static_cast<double>(s.hidden), f = static_cast<double>(s.intermediate);
+    const double linear_params = h * (q + 2 * kv) + q * h + 3 * h * f;
+    const double per_layer = 2 * linear_params * T + 4 * (T * (T + 1) / 2) * static_cast<double>(s.head_dim) *
+                                                         static_cast<double>(s.n_heads);
+    const double lm_head = 2 * h * static_cast<double>(s.vocab) * (T - 1);
+    const double flops = static_cast<double>(r.windows) * (per_layer * static_cast<double>(s.n_layers) + lm_head);
+    const double gflops = flops / r.seconds / 1e9;
+    std::printf("forward: %s, ctx %lld, %lld windows: %.1f tokens/s, %.1f GFLOP/s (%.1f GFLOP per window), %.1fs\n",
+                model_name.c_str(), static_cast<long long>(ctx_len), static_cast<long long>(r.windows), r.tokens_per_s,
+                gflops, flops / static_cast<double>(r.windows) / 1e9, r.seconds);
+    std::printf("ratio: forward reaches %.0f%% of the best sgemm rate (%.1f GFLOP/s); target >= 40%%\n",
+                100.0 * gflops / g_ref, g_ref);
+    std::printf("ppl over these windows: %.4f\n", r.ppl);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_forward: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
