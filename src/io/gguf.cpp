@@ -50,7 +50,7 @@ const char* value_kind(const GgufValue& v) {
 // names the file, what was being read and the byte offset.
 class Cursor {
  public:
-  Cursor(const MappedFile& f) : f_(f) {}
+  explicit Cursor(const MappedFile& f) : f_(f) {}
 
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return f_.size() - pos_; }

@@ -1,4 +1,4 @@
-// GGUF v3 reader: typed metadata, tensor table, dequantization to fp32.
+// GGUF reader (v3, v2 accepted): typed metadata, tensor table, dequantization to fp32.
 //
 // The file is memory-mapped; every structure is validated on open (magic,
 // version, counts, string and array lengths inside the file, tensor offsets

@@ -266,6 +266,10 @@ TEST_F(GgufDamaged, ValidMinimalFileOpens) {
   const auto f = GgufFile::open(p);
   EXPECT_EQ(f->tensors().size(), 2u);
   EXPECT_EQ(f->dequantize(*f->find_tensor("b")).shape(), (Shape{8}));
+  std::string v2 = GgufBuilder().header(1, 0).tensor("a", 8, kF32, 0).data(32).bytes();
+  v2[4] = 2;
+  write_bytes(p, v2);
+  EXPECT_EQ(GgufFile::open(p)->version(), 2u);
 }
 
 TEST_F(GgufDamaged, TruncatedAnywhere) {
@@ -368,7 +372,7 @@ class RealGguf : public ::testing::TestWithParam<std::string> {};
 TEST_P(RealGguf, MatchesGgufPyAndTransformers) {
   const fs::path path = model_dir() / GetParam();
   if (!fs::exists(path))
-    GTEST_SKIP() << path << " not found; fetch the models (see docs) or set MACA_MODEL_DIR";
+    GTEST_SKIP() << path << " not found; run scripts/fetch_models.py or set MACA_MODEL_DIR";
   const json want = read_json(kFixtures / "real_models.json").at(GetParam());
   const auto file = GgufFile::open(path);
   const auto src = open_gguf_model(path);
