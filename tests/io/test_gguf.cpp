@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/real_models.h"
 #include "io/gguf.h"
 #include "io/gguf_model.h"
 #include "io_test_util.h"
@@ -361,18 +362,13 @@ TEST_F(GgufDamaged, ModelsMacaDoesNotMap) {
 
 // ---------------------------------------------------------------- real models
 
-fs::path model_dir() {
-  if (const char* d = std::getenv("MACA_MODEL_DIR")) return d;
-  const char* home = std::getenv("HOME");
-  return fs::path(home ? home : "/") / ".cache" / "maca" / "models";
-}
-
 class RealGguf : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RealGguf, MatchesGgufPyAndTransformers) {
-  const fs::path path = model_dir() / GetParam();
-  if (!fs::exists(path))
-    GTEST_SKIP() << path << " not found; run scripts/fetch_models.py or set MACA_MODEL_DIR";
+  std::string why;
+  const auto found = test_support::find_real_model(GetParam(), why);
+  if (!found) GTEST_SKIP() << why;
+  const fs::path path = *found;
   const json want = read_json(kFixtures / "real_models.json").at(GetParam());
   const auto file = GgufFile::open(path);
   const auto src = open_gguf_model(path);

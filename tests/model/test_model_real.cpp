@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/real_models.h"
 #include "backend/context.h"
 #include "io/model_source.h"
 #include "model/model.h"
@@ -21,18 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path model_dir() {
-  if (const char* dir = std::getenv("MACA_MODEL_DIR")) return dir;
-  const char* home = std::getenv("HOME");
-  return fs::path(home ? home : "/") / ".cache" / "maca" / "models";
-}
-
 class RealNextTokens : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RealNextTokens, MatchTransformers) {
-  const fs::path path = model_dir() / GetParam();
-  if (!fs::exists(path))
-    GTEST_SKIP() << path << " is absent; fetch it with `python3 scripts/fetch_models.py --all` (or set MACA_MODEL_DIR)";
+  std::string why;
+  const auto found = test_support::find_real_model(GetParam(), why);
+  if (!found) GTEST_SKIP() << why;
+  const fs::path path = *found;
   std::ifstream in(fs::path(MACA_FIXTURES) / "model" / "real_next_tokens.json");
   const auto expected = nlohmann::json::parse(in).at(GetParam());
 

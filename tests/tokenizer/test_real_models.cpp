@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/real_models.h"
 #include "fixture_cases.h"
 #include "io/gguf.h"
 #include "tokenizer/tokenizer.h"
@@ -20,20 +21,18 @@ struct RealModel {
   std::string name, gguf;
 };
 
-std::filesystem::path model_dir() {
-  const char* env = std::getenv("MACA_MODEL_DIR");
-  if (env && *env) return env;
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home ? home : ".") / ".cache" / "maca" / "models";
-}
+// Names the parameter in test listings (instead of a byte dump).
+void PrintTo(const RealModel& m, std::ostream* os) { *os << m.name; }
 
 class RealTokenizer : public ::testing::TestWithParam<RealModel> {
  protected:
-  std::filesystem::path gguf_path() const { return model_dir() / GetParam().gguf; }
+  std::filesystem::path gguf_path() const { return *path_; }
   void SetUp() override {
-    if (!std::filesystem::exists(gguf_path()))
-      GTEST_SKIP() << gguf_path() << " is absent; fetch it with: python3 scripts/fetch_models.py --all";
+    std::string why;
+    path_ = test_support::find_real_model(GetParam().gguf, why);
+    if (!path_) GTEST_SKIP() << why;
   }
+  std::optional<std::filesystem::path> path_;
 };
 
 TEST_P(RealTokenizer, FromGgufMatchesHuggingFace) {
@@ -43,7 +42,7 @@ TEST_P(RealTokenizer, FromGgufMatchesHuggingFace) {
 }
 
 TEST_P(RealTokenizer, FromTokenizerJsonMatchesHuggingFace) {
-  const auto json = model_dir() / (std::filesystem::path(GetParam().gguf).stem().string() + ".tokenizer.json");
+  const auto json = gguf_path().parent_path() / (gguf_path().stem().string() + ".tokenizer.json");
   if (!std::filesystem::exists(json))
     GTEST_SKIP() << json << " is absent; python3 tests/scripts/make_tokenizer_fixtures.py writes it";
   const Tokenizer tok = Tokenizer::from_tokenizer_json(json);
