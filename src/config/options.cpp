@@ -5,7 +5,7 @@
 namespace maca::config {
 
 void declare_run_options(Schema& s) {
-  s.add({"run.device", std::string("auto"), "where to compute: cpu, cuda, cuda:N, or auto (CUDA when a GPU is visible)",
+  s.add({"run.device", std::string("auto"), "where to compute: cpu, cuda, cuda:N, or auto (the forward pass has CPU kernels only so far, so auto means cpu)",
          Check{[](const Value& v) {
                  const auto& d = std::get<std::string>(v);
                  const bool ok = d == "cpu" || d == "cuda" || d == "auto" ||
@@ -18,7 +18,7 @@ void declare_run_options(Schema& s) {
          at_least(0)});
   s.add({"run.log_level", std::string("info"), "log verbosity",
          one_of({"trace", "debug", "info", "warn", "error", "off"})});
-  s.add({"run.dir", std::string(""), "directory for this run's outputs (resolved config, reports); empty: none"});
+  s.add({"run.dir", std::string(""), "directory for this run's outputs (config.resolved.yaml and, for eval, eval.json); empty: none"});
 }
 
 void declare_model_options(Schema& s) {

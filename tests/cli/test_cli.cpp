@@ -2,8 +2,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -140,6 +145,36 @@ TEST(Cli, MissingModelSaysHowToFetchIt) {
   const Result r = run_maca("inspect /nonexistent/model-dir");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "scripts/fetch_models.py")) << r.output;
+}
+
+}  // namespace
+
+namespace {
+
+// End to end on the real small model (skips when absent): a short eval writes
+// the resolved config and a finite perplexity into run.dir.
+TEST(Cli, EvalOnTheRealModelWritesRunDir) {
+  const Result probe = run_maca("inspect smollm2-135m");
+  if (probe.code != 0) GTEST_SKIP() << "SmolLM2-135M not available: " << probe.output;
+  const std::string dir = testing::TempDir() + "maca_cli_eval_run";
+  std::filesystem::remove_all(dir);
+  const Result r = run_maca("eval --model smollm2-135m --ctx 64 --max-windows 2 --device cpu --set run.dir=" + dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "PPL ")) << r.output;
+  std::ifstream in(dir + "/eval.json");
+  ASSERT_TRUE(in) << "no eval.json in " << dir;
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("windows").get<int64_t>(), 2);
+  EXPECT_EQ(j.at("predicted_tokens").get<int64_t>(), 2 * 63);
+  const double ppl = j.at("ppl").get<double>();
+  EXPECT_TRUE(std::isfinite(ppl) && ppl > 1.0 && ppl < 1000.0) << ppl;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/config.resolved.yaml"));
+}
+
+TEST(Cli, EvalWithAMissingDataFileSaysWhereItLooked) {
+  const Result r = run_maca("eval --model smollm2-135m --data no/such/file.txt --device cpu");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "no/such/file.txt")) << r.output;
 }
 
 }  // namespace
