@@ -1,0 +1,35 @@
+// Device selection and contexts: CPU always; CUDA asked for where it cannot
+// run is a clear error, never a crash.
+#include <gtest/gtest.h>
+
+#include "backend/context.h"
+#include "core/error.h"
+
+using namespace maca;
+
+TEST(Context, ParseDevice) {
+  EXPECT_EQ(backend::parse_device("cpu"), Device::cpu());
+  EXPECT_EQ(backend::parse_device("cuda"), Device::cuda(0));
+  EXPECT_EQ(backend::parse_device("cuda:3"), Device::cuda(3));
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", ""}) EXPECT_THROW(backend::parse_device(bad), Error) << bad;
+}
+
+TEST(Context, CpuContextIsHostMemory) {
+  const auto ctx = backend::Context::create(Device::cpu());
+  const Tensor t = ctx->empty({3, 4});
+  EXPECT_TRUE(t.device().is_cpu());
+  EXPECT_EQ(ctx->stream(), nullptr);
+}
+
+TEST(Context, CudaWithoutAGpuIsAClearError) {
+  if (backend::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is visible";
+  try {
+    backend::Context::create(Device::cuda(0));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    const std::string want = backend::built_with_cuda() ? "0 CUDA device(s) are visible" : "without the CUDA backend";
+    EXPECT_NE(msg.find(want), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--device cpu"), std::string::npos) << msg;
+  }
+}
