@@ -25,6 +25,8 @@
 #include "eval/perplexity.h"
 #include "eval/text_stream.h"
 #include "io/model_source.h"
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/blas_core.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -59,6 +61,7 @@ double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int r
 }  // namespace
 
 int main(int argc, char** argv) {
+  kernels::cpu::reexec_with_fitting_cpu_runtime(argv);
   std::string model_name = "smollm2-135m", data = "wikitext-2-raw/wiki.test.raw";
   int64_t ctx_len = 2048, windows = 2;
   for (int i = 1; i < argc; ++i) {
@@ -79,6 +82,12 @@ int main(int argc, char** argv) {
     uname(&un);
     std::printf("command: %s\nmachine: %s, %s, %u hardware threads, %s %s\n", cmd.c_str(), un.nodename,
                 cpu_model().c_str(), std::thread::hardware_concurrency(), un.sysname, un.release);
+    const char* core_env = std::getenv("OPENBLAS_CORETYPE");
+    const char* wait_env = std::getenv("OMP_WAIT_POLICY");
+    std::printf("blas: %s, kernels %s%s; OMP_WAIT_POLICY=%s\n", openblas_get_config ? openblas_get_config() : "not OpenBLAS",
+                openblas_get_corename ? openblas_get_corename() : "-",
+                core_env ? (std::string(" (OPENBLAS_CORETYPE=") + core_env + ")").c_str() : "",
+                wait_env ? wait_env : "default");
     auto ctx = backend::Context::create(Device::cpu());
     const auto src = io::open_model(config::find_model(model_name));
     const model::Model model(*src, *ctx);

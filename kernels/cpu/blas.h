@@ -11,3 +11,7 @@ void sgemm_(const char* transa, const char* transb, const int* m, const int* n, 
 // OpenBLAS's thread control, when the BLAS in use is OpenBLAS (weak: other
 // vendors leave it null and follow OMP_NUM_THREADS/MKL_NUM_THREADS).
 extern "C" void openblas_set_num_threads(int n) __attribute__((weak));
+// The kernel family OpenBLAS picked at load time (weak, as above).
+extern "C" char* openblas_get_corename() __attribute__((weak));
+// OpenBLAS build configuration string (weak, as above).
+extern "C" char* openblas_get_config() __attribute__((weak));
