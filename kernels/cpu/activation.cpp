@@ -2,10 +2,11 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/fast_exp.h"
 
 namespace maca::kernels::cpu {
 namespace {
-inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+inline float silu(float x) { return x / (1.0f + fast_expf(-x)); }
 // PyTorch gelu(approximate="tanh"), HF "gelu_pytorch_tanh".
 inline float gelu_tanh(float x) {
   constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/fast_exp.h"
 
 namespace maca::kernels::cpu {
 namespace {
@@ -26,8 +27,9 @@ void masked_softmax(float* row, int64_t n, int64_t lo, int64_t hi) {
   float mx = row[lo];
   for (int64_t j = lo + 1; j <= hi; ++j) mx = std::max(mx, row[j]);
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t j = lo; j <= hi; ++j) {
-    row[j] = std::exp(row[j] - mx);
+    row[j] = fast_expf(row[j] - mx);
     sum += row[j];
   }
   const float inv = 1.0f / sum;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/fast_exp.h"
 
 namespace maca::kernels::cpu {
 
@@ -18,8 +19,9 @@ void cross_entropy(const Tensor& logits, std::span<const int32_t> targets, std::
     const float* row = lp + i * vocab;
     float mx = row[0];
     for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, row[j]);
-    double sum = 0.0;
-    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(static_cast<double>(row[j]) - mx);
+    double sum = 0.0;  // terms in fp32 (relative error ~1e-7 each), accumulated in fp64
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < vocab; ++j) sum += static_cast<double>(fast_expf(row[j] - mx));
     nll[i] = static_cast<double>(mx) + std::log(sum) - static_cast<double>(row[targets[i]]);
   }
 }
