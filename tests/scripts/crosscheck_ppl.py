@@ -38,6 +38,16 @@ def main() -> None:
 
     d, f = str(args.gguf.parent), args.gguf.name
     tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    # transformers converts SmolLM2's "smollm" pre-tokenizer to the plain GPT-2
+    # split; the original tokenizer (and maca) split digits one by one. The
+    # tokenizer fixture script saves the corrected tokenizer.json beside the
+    # GGUF: use it when present so both sides see the same token stream.
+    fixed = args.gguf.with_suffix(".tokenizer.json")
+    if fixed.exists():
+        from transformers import PreTrainedTokenizerFast
+        tok = PreTrainedTokenizerFast(tokenizer_file=str(fixed), bos_token=tok.bos_token, eos_token=tok.eos_token,
+                                      add_bos_token=getattr(tok, "add_bos_token", False))
+        print(f"tokenizer: {fixed}")
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32)
     model.eval()
     ids = tok(wikitext_stream(args.data), return_tensors="pt").input_ids[0]
