@@ -6,17 +6,17 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates
       libopenblas-dev liblapack-dev libhdf5-dev libyaml-cpp-dev libboost-program-options-dev
       nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-      libopenmpi-dev openmpi-bin python3 python3-pip)
+      libopenmpi-dev openmpi-bin)
+# python3 with pip (for scripts/fetch_models.py) may come from elsewhere
+# (pyenv, conda): Debian's only when none works.
+if ! { command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; }; then
+  PKGS+=(python3 python3-pip)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# python3/pip may come from elsewhere (pyenv, conda): accept a working one.
-if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; then
-  missing=("${missing[@]/python3-pip}"); missing=("${missing[@]/python3}")
-fi
-read -r -a missing <<< "${missing[*]}"
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   SUDO=""
