@@ -25,7 +25,8 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
   spdlog::info("perplexity: {} windows of {} tokens ({} of the stream's {} tokens), {} window(s) per chunk, {} per "
                "forward call", windows, opt.ctx, windows * opt.ctx, ids.size(), per_chunk, per_batch);
   Timer timer;
-  Progress progress("eval", windows * n_blocks, "window-blocks");
+  // One unit per window per block, plus one per window for the final norm, lm_head and NLL.
+  Progress progress("eval", windows * (n_blocks + 1), "window-steps");
   double nll_sum = 0;
   std::vector<double> nll(static_cast<size_t>(opt.ctx - 1));
   for (int64_t c0 = 0; c0 < windows; c0 += per_chunk) {
@@ -46,6 +47,7 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
       const auto targets = chunk_ids.subspan(static_cast<size_t>(i * opt.ctx + 1), static_cast<size_t>(opt.ctx - 1));
       model.token_nll(h.slice_rows(i * opt.ctx, (i + 1) * opt.ctx - 1), targets, nll);
       for (double v : nll) nll_sum += v;
+      progress.advance(1);
     }
   }
   progress.finish();
