@@ -24,9 +24,15 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
 
   spdlog::info("perplexity: {} windows of {} tokens ({} of the stream's {} tokens), {} window(s) per chunk, {} per "
                "forward call", windows, opt.ctx, windows * opt.ctx, ids.size(), per_chunk, per_batch);
+  // Progress in units of one window through one block; a window's lm_head +
+  // NLL counts as many units as its weight count is of a block's (it is 30
+  // blocks' worth for gemma-3's 262k vocabulary), so the ETA holds across phases.
+  const model::ModelSpec& s = model.spec();
+  const int64_t q = s.n_heads * s.head_dim, kv = s.n_kv_heads * s.head_dim;
+  const int64_t block_params = s.hidden * (2 * q + 2 * kv) + 3 * s.hidden * s.intermediate;
+  const int64_t head_units = std::max<int64_t>(1, s.hidden * s.vocab / std::max<int64_t>(1, block_params));
   Timer timer;
-  // One unit per window per block, plus one per window for the final norm, lm_head and NLL.
-  Progress progress("eval", windows * (n_blocks + 1), "window-steps");
+  Progress progress("eval", windows * (n_blocks + head_units), "window-blocks");
   double nll_sum = 0;
   std::vector<double> nll(static_cast<size_t>(opt.ctx - 1));
   for (int64_t c0 = 0; c0 < windows; c0 += per_chunk) {
@@ -47,7 +53,7 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
       const auto targets = chunk_ids.subspan(static_cast<size_t>(i * opt.ctx + 1), static_cast<size_t>(opt.ctx - 1));
       model.token_nll(h.slice_rows(i * opt.ctx, (i + 1) * opt.ctx - 1), targets, nll);
       for (double v : nll) nll_sum += v;
-      progress.advance(1);
+      progress.advance(head_units);
     }
   }
   progress.finish();
