@@ -84,10 +84,12 @@ int main(int argc, char** argv) {
                 cpu_model().c_str(), std::thread::hardware_concurrency(), un.sysname, un.release);
     const char* core_env = std::getenv("OPENBLAS_CORETYPE");
     const char* wait_env = std::getenv("OMP_WAIT_POLICY");
-    std::printf("blas: %s, kernels %s%s; OMP_WAIT_POLICY=%s\n", openblas_get_config ? openblas_get_config() : "not OpenBLAS",
+    const char* timeout_env = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+    std::printf("blas: %s, kernels %s%s; OMP_WAIT_POLICY=%s OPENBLAS_THREAD_TIMEOUT=%s\n",
+                openblas_get_config ? openblas_get_config() : "not OpenBLAS",
                 openblas_get_corename ? openblas_get_corename() : "-",
                 core_env ? (std::string(" (OPENBLAS_CORETYPE=") + core_env + ")").c_str() : "",
-                wait_env ? wait_env : "default");
+                wait_env ? wait_env : "default", timeout_env ? timeout_env : "default");
     auto ctx = backend::Context::create(Device::cpu());
     const auto src = io::open_model(config::find_model(model_name));
     const model::Model model(*src, *ctx);

@@ -11,6 +11,10 @@
 // node steals the cores OpenBLAS's own threads need between parallel regions
 // (measured here: 2.2x slower forward). maca sets OMP_WAIT_POLICY=PASSIVE
 // unless the user chose a policy.
+// 3. Idle OpenBLAS worker threads spin with sched_yield for 2^28 cycles
+// before sleeping, which takes a core from the OpenMP kernels that run
+// between BLAS calls (22% of a forward's samples here). maca sets
+// OPENBLAS_THREAD_TIMEOUT=4 (the shortest spin) unless the user set it.
 #pragma once
 
 #include <string>
@@ -23,9 +27,9 @@ namespace maca::kernels::cpu {
 std::string openblas_core_override();
 
 // Re-executes /proc/self/exe with OPENBLAS_CORETYPE (when
-// openblas_core_override() asks for it) and OMP_WAIT_POLICY=PASSIVE (when
-// unset); returns, doing nothing, when neither is needed or the re-exec
-// fails. Call first thing in main().
+// openblas_core_override() asks for it), OMP_WAIT_POLICY=PASSIVE and, with
+// OpenBLAS, OPENBLAS_THREAD_TIMEOUT=4 (each when unset); returns, doing
+// nothing, when none is needed or the re-exec fails. Call first thing in main().
 void reexec_with_fitting_cpu_runtime(char** argv);
 
 }  // namespace maca::kernels::cpu
