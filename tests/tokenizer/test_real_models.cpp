@@ -4,7 +4,6 @@
 // models are not fetched.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -50,19 +49,16 @@ TEST_P(RealTokenizer, FromTokenizerJsonMatchesHuggingFace) {
   std::cout << GetParam().name << " (tokenizer.json): " << compared << " ids compared\n";
 }
 
-// Encoding all of WikiText-2 test (1.3 MB) must take well under a few seconds.
-TEST_P(RealTokenizer, EncodesWikiTextQuickly) {
+// The whole WikiText-2 test split encodes and decodes back to itself. (Speed
+// is not asserted here: timings belong in bench/, not in unit tests.)
+TEST_P(RealTokenizer, RoundTripsWikiText) {
   const auto wiki = std::filesystem::path(MACA_SOURCE_DIR).parent_path() / "shared/data/wikitext-2-raw/wiki.test.raw";
   if (!std::filesystem::exists(wiki)) GTEST_SKIP() << wiki << " is absent";
   std::stringstream text;
   text << std::ifstream(wiki).rdbuf();
   const Tokenizer tok = load_tokenizer(gguf_path());
-  const auto start = std::chrono::steady_clock::now();
   const std::vector<int32_t> ids = tok.encode(text.str(), false);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << GetParam().name << ": " << text.str().size() << " bytes -> " << ids.size() << " ids in " << seconds
-            << " s\n";
-  EXPECT_LT(seconds, 3.0);
+  EXPECT_GT(ids.size(), text.str().size() / 8) << "implausibly few tokens";
   EXPECT_EQ(tok.decode(ids), text.str());
 }
 
