@@ -1,0 +1,51 @@
+// Rounding one linear layer given its calibration statistics
+// (algorithms.md §1–2, GPTAQ of §4). Rows are independent in every method, so
+// a caller may round a slice of rows [row_begin, row_end) with the same H and
+// get the same result as the full layer (issue 4 splits rows over ranks).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/quantized.h"
+#include "core/tensor.h"
+
+namespace maca::quant {
+
+enum class Method { Rtn, Gptq, Gptaq };
+Method parse_method(const std::string& s);  // rtn|gptq|gptaq; throws ConfigError listing the choices
+const char* method_name(Method m);
+
+struct ClipSearch {
+  bool enabled = false;
+  int grid = 100;           // shrink factors 1, 1-1/grid, ...
+  double max_shrink = 0.8;  // down to 1 - max_shrink (0.2)
+  double norm = 2.4;        // error exponent
+};
+
+struct QuantOptions {
+  Method method = Method::Gptq;
+  int bits = 4;               // 2, 3, 4, 8
+  int64_t group_size = 128;   // -1, 32, 64, 128 (any divisor of the columns)
+  bool sym = true;
+  bool act_order = false;
+  bool static_groups = false;
+  double damp = 0.01;         // relative: λ·mean(diag H)
+  int damp_retries = 6;       // λ *= 10 per failed Cholesky, at most this many times
+  int64_t block_size = 128;   // lazy-batch width
+  ClipSearch clip;
+  double alpha = 0.25;        // GPTAQ interpolation
+};
+
+// Checks bits/group size/etc. against a layer with `cols` inputs; throws
+// ConfigError naming the option (and the layer) on a bad value.
+void validate(const QuantOptions& opt, int64_t cols, const std::string& layer);
+
+// W: F32 [rows, cols]; H: F32 [cols, cols] (required except for RTN);
+// D: F32 [cols, cols] (GPTAQ only). `layer` names the layer in warnings and
+// errors (damping retries). Never returns NaN: a Hessian that stays singular
+// after all retries is an error naming the layer.
+QuantizedLinear quantize_linear(const Tensor& W, const Tensor* H, const Tensor* D, const QuantOptions& opt,
+                                const std::string& layer);
+
+}  // namespace maca::quant
