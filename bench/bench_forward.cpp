@@ -23,7 +23,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "eval/perplexity.h"
-#include "eval/text_stream.h"
+#include "io/text_stream.h"
 #include "io/model_source.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/blas_core.h"
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
 
     const config::Config cfg(config::builtin_schema());
     const auto tok = tokenizer::load_tokenizer(config::find_model(model_name));
-    const auto ids = tok.encode(eval::load_eval_text(config::find_data_file(data, cfg), eval::TextFormat::Auto), true);
+    const auto ids = tok.encode(io::load_eval_text(config::find_data_file(data, cfg), io::TextFormat::Auto), true);
     eval::PerplexityOptions opt;
     opt.ctx = ctx_len;
     opt.max_windows = windows;

@@ -12,7 +12,7 @@
 #include "core/memory.h"
 #include "core/timer.h"
 #include "eval/perplexity.h"
-#include "eval/text_stream.h"
+#include "io/text_stream.h"
 #include "io/model_source.h"
 #include "tokenizer/tokenizer.h"
 
@@ -58,7 +58,7 @@ PerplexityResult run_perplexity(const config::Config& cfg) {
   const auto source = io::open_model(model_path);
   const model::Model model(*source, *ctx);
   const auto tokenizer = tokenizer::load_tokenizer(model_path);
-  const std::string text = load_eval_text(data_path, parse_text_format(cfg.get_string("eval.format")));
+  const std::string text = io::load_eval_text(data_path, io::parse_text_format(cfg.get_string("eval.format")));
   MACA_CHECK(tokenizer.vocab_size() <= model.spec().vocab,
              "the tokenizer of {} has {} tokens but the model's vocabulary has {}; the tokenizer does not belong to "
              "this model", model_path.string(), tokenizer.vocab_size(), model.spec().vocab);

@@ -1,4 +1,4 @@
-#include "eval/text_stream.h"
+#include "io/text_stream.h"
 
 #include <fstream>
 #include <sstream>
@@ -7,12 +7,12 @@
 
 #include "core/error.h"
 
-namespace maca::eval {
+namespace maca::io {
 namespace {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) MACA_THROW(FileError, "cannot read evaluation data '{}'", path.string());
+  if (!in) MACA_THROW(FileError, "cannot read text data '{}'", path.string());
   std::ostringstream ss;
   ss << in.rdbuf();
   return std::move(ss).str();
@@ -89,4 +89,4 @@ std::string load_eval_text(const std::filesystem::path& path, TextFormat format)
   }
 }
 
-}  // namespace maca::eval
+}  // namespace maca::io

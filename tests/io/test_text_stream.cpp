@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "eval/text_stream.h"
+#include "io/text_stream.h"
 
 using namespace maca;
 namespace fs = std::filesystem;
@@ -22,23 +22,23 @@ fs::path write_temp(const std::string& name, const std::string& content) {
 // "\n\n".join(rows) where rows are the lines and blank lines are "".
 TEST(TextStream, WikitextRowsJoinedLikeTheLiterature) {
   const fs::path p = write_temp("wiki.test.raw", " \n = Title = \n \n Body text . \n");
-  EXPECT_EQ(eval::load_eval_text(p, eval::TextFormat::Auto), "\n\n = Title = \n\n\n\n\n Body text . \n");
+  EXPECT_EQ(io::load_eval_text(p, io::TextFormat::Auto), "\n\n = Title = \n\n\n\n\n Body text . \n");
 }
 
 TEST(TextStream, RawIsUnchanged) {
   const fs::path p = write_temp("novel.txt", "a\r\n\r\nb");
-  EXPECT_EQ(eval::load_eval_text(p, eval::TextFormat::Auto), "a\r\n\r\nb");
+  EXPECT_EQ(io::load_eval_text(p, io::TextFormat::Auto), "a\r\n\r\nb");
 }
 
 TEST(TextStream, JsonlTextFields) {
   const fs::path p = write_temp("c4.jsonl", "{\"text\": \"one\\u00e9\", \"url\": \"x\"}\n\n{\"text\": \"two\"}\n");
-  EXPECT_EQ(eval::load_eval_text(p, eval::TextFormat::Auto), "one\xc3\xa9\n\ntwo");
+  EXPECT_EQ(io::load_eval_text(p, io::TextFormat::Auto), "one\xc3\xa9\n\ntwo");
 }
 
 TEST(TextStream, BadJsonlNamesFileAndLine) {
   const fs::path p = write_temp("bad.jsonl", "{\"text\": \"ok\"}\n{\"txt\": 1}\n");
   try {
-    eval::load_eval_text(p, eval::TextFormat::Jsonl);
+    io::load_eval_text(p, io::TextFormat::Jsonl);
     FAIL() << "expected an error";
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("bad.jsonl:2"), std::string::npos) << e.what();
@@ -46,6 +46,6 @@ TEST(TextStream, BadJsonlNamesFileAndLine) {
 }
 
 TEST(TextStream, MissingFileAndBadFormat) {
-  EXPECT_THROW(eval::load_eval_text("/nonexistent/wiki.test.raw", eval::TextFormat::Auto), FileError);
-  EXPECT_THROW(eval::parse_text_format("xml"), Error);
+  EXPECT_THROW(io::load_eval_text("/nonexistent/wiki.test.raw", io::TextFormat::Auto), FileError);
+  EXPECT_THROW(io::parse_text_format("xml"), Error);
 }

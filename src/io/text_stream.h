@@ -1,10 +1,11 @@
-// Evaluation text as the quantization literature prepares it (algorithms.md §6).
+// Text corpora as the quantization literature prepares them (algorithms.md §6):
+// the one stream that is tokenized for perplexity and for calibration.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
-namespace maca::eval {
+namespace maca::io {
 
 enum class TextFormat {
   Auto,      // wikitext for wiki.*.raw files, jsonl for *.jsonl, raw otherwise
@@ -16,7 +17,7 @@ enum class TextFormat {
 TextFormat parse_text_format(const std::string& s);  // auto|wikitext|jsonl|raw; throws maca::Error
 
 // Reads `path` and returns the one text stream that is tokenized for
-// perplexity. Throws maca::FileError naming the file (and line for jsonl).
+// perplexity or sampled for calibration. Throws maca::FileError naming the file (and line for jsonl).
 std::string load_eval_text(const std::filesystem::path& path, TextFormat format);
 
-}  // namespace maca::eval
+}  // namespace maca::io
