@@ -93,13 +93,15 @@ BlockWeights Model::load_block(int b) const {
 }
 
 void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
-                          const CaptureFn* capture) const {
+                          const CaptureFn* capture, std::optional<LinearGroup> stop_after) const {
   backend::Context& ctx = *ctx_;
   const ModelSpec& s = spec_;
   const int64_t tokens = hidden.dim(0), hq = s.n_heads, hkv = s.n_kv_heads, d = s.head_dim;
   MACA_ASSERT(hidden.ndim() == 2 && hidden.dim(1) == s.hidden, "forward_block: hidden {}", hidden.str());
+  // True when the forward should stop after this capture.
   auto captured = [&](LinearGroup g, const Tensor& input) {
     if (capture) (*capture)(b, g, input);
+    return stop_after == g;
   };
   const float eps = s.rms_eps;
   const bool unit = s.norm_unit_offset;
@@ -107,7 +109,7 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   // Attention.
   Tensor x = ctx.empty({tokens, s.hidden});
   backend::rmsnorm(ctx, hidden, w.input_norm, eps, unit, x);
-  captured(LinearGroup::Qkv, x);
+  if (captured(LinearGroup::Qkv, x)) return;
   Tensor q = ctx.empty({tokens, hq * d}), k = ctx.empty({tokens, hkv * d}), v = ctx.empty({tokens, hkv * d});
   backend::linear(ctx, x, w.q, w.q_bias, q);
   backend::linear(ctx, x, w.k, w.k_bias, k);
@@ -125,19 +127,19 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   Tensor attn = ctx.empty({tokens, hq, d});
   backend::attention(ctx, q, k, v, seq_lens, s.attn_scale, s.layers[b].sliding_window, attn);
   attn = attn.reshape({tokens, hq * d});
-  captured(LinearGroup::O, attn);
+  if (captured(LinearGroup::O, attn)) return;
   backend::linear(ctx, attn, w.o, w.o_bias, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_attn_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);
 
   // Feed-forward.
   backend::rmsnorm(ctx, hidden, w.pre_mlp_norm, eps, unit, x);
-  captured(LinearGroup::GateUp, x);
+  if (captured(LinearGroup::GateUp, x)) return;
   Tensor gate = ctx.empty({tokens, s.intermediate}), up = ctx.empty({tokens, s.intermediate});
   backend::linear(ctx, x, w.gate, w.gate_bias, gate);
   backend::linear(ctx, x, w.up, w.up_bias, up);
   backend::gated_activation(ctx, gate, up, s.activation, gate);
-  captured(LinearGroup::Down, gate);
+  if (captured(LinearGroup::Down, gate)) return;
   backend::linear(ctx, gate, w.down, w.down_bias, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_mlp_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 
 #include "backend/context.h"
@@ -71,9 +72,13 @@ class Model {
 
   // Runs block b on the packed sequences in `hidden` [sum(seq_lens), hidden],
   // in place. When `capture` is given it is called once per linear group, in
-  // the order Qkv, O, GateUp, Down, with that group's input.
+  // the order Qkv, O, GateUp, Down, with that group's input, before that
+  // group's weights are read (so a capture may replace them: the rest of the
+  // forward then uses the replaced weights). With `stop_after`, the forward
+  // returns right after capturing that group and `hidden` holds an
+  // unspecified intermediate (callers pass a copy).
   void forward_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
-                     const CaptureFn* capture = nullptr) const;
+                     const CaptureFn* capture = nullptr, std::optional<LinearGroup> stop_after = {}) const;
 
   // nll[i] = -log p(targets[i] | hidden row i) after the final norm and the
   // vocabulary projection, computed chunk_rows rows at a time so only
