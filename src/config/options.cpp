@@ -42,8 +42,94 @@ void declare_eval_options(Schema& s) {
          one_of({"auto", "wikitext", "jsonl", "raw"})});
   s.add({"eval.ctx", std::int64_t{2048}, "tokens per perplexity window", in_range(1, 1 << 20)});
   s.add({"eval.max_windows", std::int64_t{0}, "evaluate at most this many windows; 0: all", at_least(0)});
+  s.add({"eval.fp", true, "quantize: also evaluate the full-precision model (report.json keeps both)"});
+  s.add({"eval.quantized", true, "quantize: evaluate the quantized model after export (from run.dir/fake_quant)"});
   s.add({"eval.batch_tokens", std::int64_t{8192}, "tokens per forward batch (windows are batched up to this)",
          at_least(1)});
+}
+
+void declare_calib_options(Schema& s) {
+  s.add({"calib.data", std::string("c4-sample/c4-en-train.00000-of-01024.first1000.jsonl"),
+         "calibration text (raw or jsonl 'text' field) or pre-tokenized ids (.tokens/.i32: little-endian int32): a "
+         "path, or a name found on the data search path"});
+  s.add({"calib.format", std::string("auto"),
+         "how calibration text is read: jsonl, raw, wikitext, or auto (by file name); token files are recognized by "
+         "their extension",
+         one_of({"auto", "wikitext", "jsonl", "raw"})});
+  s.add({"calib.sampler", std::string("fixed"),
+         "fixed: n_samples random crops of seq_len tokens; maca: multi-scale calibration (calib.maca.*)",
+         one_of({"fixed", "maca"})});
+  s.add({"calib.n_samples", std::int64_t{128}, "calibration sequences (maca crops: the token budget is "
+                                                "n_samples x the longest length)", in_range(1, 1 << 20)});
+  s.add({"calib.seq_len", std::int64_t{2048}, "tokens per calibration sequence (fixed sampler)", in_range(1, 1 << 20)});
+  s.add({"calib.seed", std::int64_t{0}, "seed of the crop positions; the same seed gives the same set", at_least(0)});
+  s.add({"calib.maca.mode", std::string("prefix"),
+         "prefix: one pass over sequences of the longest length with position weights w(t); crops: separate crops "
+         "of every length, each normalized by its length",
+         one_of({"prefix", "crops"})});
+  s.add({"calib.maca.lengths", IntList{128, 256, 512, 1024, 2048},
+         "the sequence lengths of the multi-scale Hessian, strictly increasing"});
+  s.add({"calib.maca.weights", FloatList{}, "weight of each length (same count as lengths); empty: uniform"});
+  s.add({"calib.maca.normalize", std::string("sequence"),
+         "sequence: every sequence is one sample (its Gram matrix divided by its length); token: every token counts "
+         "the same (ablation)",
+         one_of({"sequence", "token"})});
+  s.add({"calib.batch_tokens", std::int64_t{0},
+         "tokens forwarded at once through a block; 0: all calibration sequences in one batch (fastest; working "
+         "memory about tokens x (2 hidden + 3 intermediate) x 4 bytes); smaller values bound memory at the cost of "
+         "re-running each block once per linear group",
+         at_least(0)});
+}
+
+void declare_quant_options(Schema& s) {
+  s.add({"quant.method", std::string("gptq"),
+         "rtn: round to nearest; gptq: error feedback through the Hessian; gptaq: gptq towards the full-precision "
+         "model's outputs (asymmetric, quant.alpha)",
+         one_of({"rtn", "gptq", "gptaq"})});
+  s.add({"quant.bits", std::int64_t{4}, "bits per weight",
+         Check{[](const Value& v) {
+                 const auto b = std::get<std::int64_t>(v);
+                 return b == 2 || b == 3 || b == 4 || b == 8 ? std::string()
+                                                               : fmt::format("{} bits is not supported", b);
+               },
+               "2|3|4|8"}});
+  s.add({"quant.group_size", std::int64_t{128},
+         "input columns sharing one scale/zero; -1: one per output row; must divide every layer's input size",
+         Check{[](const Value& v) {
+                 const auto g = std::get<std::int64_t>(v);
+                 return g == -1 || g > 0 ? std::string() : fmt::format("group size {} is neither -1 nor positive", g);
+               },
+               "-1 or a positive divisor of the input size"}});
+  s.add({"quant.sym", true, "symmetric grid (zero point in the middle); false: asymmetric min-max grid"});
+  s.add({"quant.act_order", false, "round columns in order of decreasing Hessian diagonal (desc_act)"});
+  s.add({"quant.static_groups", false, "with act_order: fix the groups in the original column order first"});
+  s.add({"quant.damp", 0.01, "relative damping: lambda x mean(diag H) is added to the diagonal",
+         in_range(1e-9, 0.999999)});
+  s.add({"quant.damp_retries", std::int64_t{6},
+         "when a Cholesky factorization fails, damping is multiplied by 10 and retried at most this many times",
+         in_range(0, 20)});
+  s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
+  s.add({"quant.clip", false, "search a shrunk range per group that minimizes |w - q(w)|^2.4 (GPTQ's mse option)"});
+  s.add({"quant.alpha", 0.25, "gptaq: weight of the full-precision stream in the target (0 = gptq, 1 = fully "
+                              "asymmetric)", in_range(0, 1)});
+  s.add({"quant.true_sequential", true,
+         "quantize q/k/v, then o, then gate/up, then down, each seeing the already-quantized earlier groups"});
+  s.add({"quant.hessian_precision", std::string("f32"), "accumulation precision of H (and D)",
+         one_of({"f32", "f64"})});
+  s.add({"quant.skip", StringList{"lm_head"},
+         "layer-name patterns (* and ? wildcards, e.g. '*.down_proj' or 'model.layers.0.*') kept in full precision; "
+         "embeddings and lm_head are never quantized"});
+}
+
+void declare_export_options(Schema& s) {
+  s.add({"export.gptq", true, "write the GPTQ checkpoint (run.dir/gptq) that transformers/GPTQModel/vLLM load"});
+  s.add({"export.fake_quant", true,
+         "write dequantized weights (run.dir/fake_quant) that maca eval and transformers load"});
+  s.add({"export.dtype", std::string("float16"),
+         "dtype of the non-quantized tensors in the GPTQ checkpoint (scales are float16 always)",
+         one_of({"float16", "float32"})});
+  s.add({"export.fake_quant_dtype", std::string("float32"), "dtype of the fake-quant weights",
+         one_of({"float16", "float32"})});
 }
 
 void declare_inspect_options(Schema& s) {
@@ -57,6 +143,9 @@ const Schema& builtin_schema() {
     declare_model_options(s);
     declare_data_options(s);
     declare_eval_options(s);
+    declare_calib_options(s);
+    declare_quant_options(s);
+    declare_export_options(s);
     declare_inspect_options(s);
     return s;
   }();
