@@ -4,6 +4,7 @@
 // passes row_weights() to hessian::Accumulator::add.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
