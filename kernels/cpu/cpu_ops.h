@@ -13,6 +13,14 @@ void set_threads(int n);
 void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y);
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+void gram_update(int64_t n, int64_t k, float alpha, const float* x, int64_t ldx, float beta, float* c, int64_t ldc);
+void gram_update(int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta, double* c, int64_t ldc);
+bool cholesky(int64_t n, double* a, int64_t lda, bool upper);
+void cholesky_inverse(int64_t n, double* a, int64_t lda, bool upper);
+void cholesky_solve(int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb);
+void gptq_columns(const backend::GptqColumns& a, int64_t c0, int64_t c1);
 void rmsnorm(const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);
 void rope(Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens, float scale,

@@ -24,6 +24,45 @@ void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_
   kernels::cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  require_cpu(ctx, "gemm");
+  kernels::cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gram_update(Context& ctx, int64_t n, int64_t k, float alpha, const float* x, int64_t ldx, float beta, float* c,
+                 int64_t ldc) {
+  require_cpu(ctx, "gram_update");
+  kernels::cpu::gram_update(n, k, alpha, x, ldx, beta, c, ldc);
+}
+
+void gram_update(Context& ctx, int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta, double* c,
+                 int64_t ldc) {
+  require_cpu(ctx, "gram_update");
+  kernels::cpu::gram_update(n, k, alpha, x, ldx, beta, c, ldc);
+}
+
+bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper) {
+  require_cpu(ctx, "cholesky");
+  return kernels::cpu::cholesky(n, a, lda, upper);
+}
+
+void cholesky_inverse(Context& ctx, int64_t n, double* a, int64_t lda, bool upper) {
+  require_cpu(ctx, "cholesky_inverse");
+  kernels::cpu::cholesky_inverse(n, a, lda, upper);
+}
+
+void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
+                    int64_t ldb) {
+  require_cpu(ctx, "cholesky_solve");
+  kernels::cpu::cholesky_solve(n, m, factor, ldf, upper, b, ldb);
+}
+
+void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1) {
+  require_cpu(ctx, "gptq_columns");
+  kernels::cpu::gptq_columns(a, c0, c1);
+}
+
 void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) {
   require_cpu(ctx, "rmsnorm");
   kernels::cpu::rmsnorm(x, w, eps, unit_offset, y);

@@ -20,8 +20,58 @@ void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, 
 
 // General single-precision GEMM on raw row-major buffers:
 // C[M,N] = alpha · op(A) · op(B) + beta · C.
-void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// The same in double precision (Hessian statistics, GPTQ's lazy updates).
+void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+          int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+// Gram update (BLAS syrk) on raw row-major buffers: c = alpha · xᵀx + beta · c
+// for x [k, n]; only the upper triangle of c [n, n] (column >= row) is written.
+void gram_update(Context& ctx, int64_t n, int64_t k, float alpha, const float* x, int64_t ldx, float beta, float* c,
+                 int64_t ldc);
+void gram_update(Context& ctx, int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta, double* c,
+                 int64_t ldc);
+
+// Dense symmetric positive-definite linear algebra (LAPACK potrf/potri/potrs)
+// on a row-major a [n, n]. Only one triangle of the input is read.
+//
+// cholesky: a = L·Lᵀ (upper = false: L in the lower triangle) or a = Uᵀ·U
+// (upper = true: U in the upper triangle); the other triangle is set to 0.
+// Returns false, leaving a overwritten, when a is not positive definite.
+bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
+// a holds the factor from cholesky(…, upper); on return it holds the full
+// (symmetric) inverse of the factored matrix.
+void cholesky_inverse(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
+// b [m, n] ← b · A⁻¹ where `factor` holds A's factor from cholesky(…, upper).
+void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
+                    int64_t ldb);
+
+// GPTQ's column loop (algorithms.md §2 step 5) over one block w [rows, ncols]
+// (leading dimension ldw), rows independent. For each column j in [c0, c1), in
+// order, with s = scales[grp[j]·rows + r], z = zeros[grp[j]·rows + r]:
+//   codes[r, j] = clamp(nearbyint(w[r, j] / s) + z, 0, maxq)
+//   e = (w[r, j] − s·(codes[r, j] − z)) / hinv[j, j];  err[r, j] = e;
+//   loss[r] += e² / 2;  w[r, j+1 : ncols] −= e · hinv[j, j+1 : ncols].
+// hinv is the block's part of the upper Cholesky factor of H⁻¹ (leading
+// dimension ldh); scales/zeros are [n_groups, rows].
+struct GptqColumns {
+  double* w;
+  int64_t rows, ncols, ldw;
+  const double* hinv;
+  int64_t ldh;
+  const float* scales;
+  const int32_t* zeros;
+  const int32_t* grp;  // [ncols] group of each block column
+  int maxq;
+  uint8_t* codes;  // [rows, ldc]
+  int64_t ldc;
+  double* err;  // [rows, lde]
+  int64_t lde;
+  double* loss;  // [rows]
+};
+void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1);
 
 // y = x / rms(x) * (w or 1 + w) over the last dimension (x is [rows, d]).
 // unit_offset selects Gemma's (1 + w) convention. y may alias x.
@@ -35,8 +85,8 @@ void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<
 // Causal grouped-query attention per sequence: q [T, Hq, D], k/v [T, Hkv, D],
 // out [T, Hq, D]. sliding_window > 0 restricts each query to the last
 // `sliding_window` keys (itself included).
-void attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v,
-               std::span<const int64_t> seq_lens, float scale, int64_t sliding_window, Tensor& out);
+void attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens,
+               float scale, int64_t sliding_window, Tensor& out);
 
 enum class Activation { Silu, GeluTanh };
 // out = act(gate) * up, elementwise; out may alias gate.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -37,6 +38,20 @@ class Accumulator {
   // H (and D) as F32 [n, n], scaled by 2 / sum_weight.
   Tensor finalize_h() const;
   Tensor finalize_d() const;  // undefined Tensor without D
+
+ private:
+  template <class T>
+  void add_typed(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp);
+  Tensor finalize(const void* raw, bool symmetrize) const;
+
+  int64_t n_;
+  Precision precision_;
+  bool with_d_;
+  double sum_weight_ = 0;
+  // Raw sums in `precision_` (float or double) n×n each; H holds only its
+  // upper triangle until finalize_h().
+  std::vector<float> h32_, d32_;
+  std::vector<double> h64_, d64_;
 };
 
 }  // namespace maca::hessian

@@ -1,0 +1,132 @@
+// GPTQ's lazy-batch loop (algorithms.md §2), in double precision throughout
+// (W, H⁻¹ factor, errors) so results do not depend on BLAS summation order at
+// the level of rounding ties.
+//
+// Group parameters: g = −1 once from the whole W; static groups per original
+// group up front; dynamic groups when the loop reaches a group's first
+// (processing-order) column, from that group's CURRENT, already error-updated
+// columns. The GPTQ reference reads the stale global W there instead; we use
+// the updated values deliberately. With dynamic groups the block width is
+// rounded to a multiple of g, so a group never straddles blocks and the result
+// does not depend on block_size (the lazy batch is exact in exact arithmetic).
+#include <algorithm>
+#include <numeric>
+
+#include "backend/ops.h"
+#include "quant/grid.h"
+#include "quant/methods.h"
+
+namespace maca::quant {
+namespace {
+
+// Inputs by diag(H) descending; ties keep the original order.
+std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
+  std::vector<int32_t> perm(static_cast<size_t>(h.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return h.h[a * h.n + a] > h.h[b * h.n + b]; });
+  return perm;
+}
+
+// Rounds w (original order, [rows, cols]) with the factor of the permuted H⁻¹.
+void round_columns(backend::Context& ctx, const std::vector<double>& w, const std::vector<double>& hinv_u,
+                   const QuantOptions& opt, QuantizedLinear& q) {
+  const int64_t rows = q.rows, cols = q.cols;
+  const std::vector<int32_t>& perm = q.perm;
+  const bool whole_row = opt.group_size < 0;
+  const int64_t g = whole_row ? cols : opt.group_size;
+  const bool dynamic = !whole_row && !opt.static_groups;
+  const Grid grid{opt.bits, opt.sym, opt.clip};
+  q.scales.resize(static_cast<size_t>((cols / g) * rows));
+  q.zeros.resize(q.scales.size());
+
+  if (!dynamic)  // one group per row, or static groups of original columns
+    for (int64_t j = 0; j < cols / g; ++j)
+      find_params(grid, w.data() + j * g, rows, g, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+
+  std::vector<double> wp(w.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w[r * cols + perm[i]];
+  std::vector<int32_t> grp(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) grp[i] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
+
+  const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
+  std::vector<uint8_t> codes_p(w.size());
+  std::vector<double> err(static_cast<size_t>(rows * bs)), loss(static_cast<size_t>(rows), 0.0);
+  for (int64_t i1 = 0; i1 < cols; i1 += bs) {
+    const int64_t i2 = std::min(i1 + bs, cols), nb = i2 - i1;
+    const backend::GptqColumns args{wp.data() + i1,
+                                    rows,
+                                    nb,
+                                    cols,
+                                    hinv_u.data() + i1 * cols + i1,
+                                    cols,
+                                    q.scales.data(),
+                                    q.zeros.data(),
+                                    grp.data() + i1,
+                                    grid.maxq(),
+                                    codes_p.data() + i1,
+                                    cols,
+                                    err.data(),
+                                    bs,
+                                    loss.data()};
+    if (dynamic) {
+      for (int64_t c0 = 0; c0 < nb; c0 += g) {
+        const int64_t j = (i1 + c0) / g;
+        find_params(grid, wp.data() + i1 + c0, rows, g, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+        backend::gptq_columns(ctx, args, c0, c0 + g);
+      }
+    } else {
+      backend::gptq_columns(ctx, args, 0, nb);
+    }
+    if (i2 < cols)  // lazy batch: W[:, i2:] −= Err · Hinv[i1:i2, i2:]
+      backend::gemm(ctx, false, false, rows, cols - i2, nb, -1.0, err.data(), bs, hinv_u.data() + i1 * cols + i2, cols,
+                    1.0, wp.data() + i2, cols);
+  }
+
+  q.codes.resize(w.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) q.codes[r * cols + perm[i]] = codes_p[r * cols + i];
+  q.g_idx.resize(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i)
+    q.g_idx[perm[i]] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
+  q.loss = std::accumulate(loss.begin(), loss.end(), 0.0);
+}
+
+}  // namespace
+
+QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const QuantOptions& opt,
+                     const std::string& layer) {
+  auto ctx = backend::Context::create(Device::cpu());
+  std::vector<double> w = load_weight(W, layer);
+  const int64_t rows = W.dim(0), cols = W.dim(1);
+  const LoadedHessian h = load_hessian(H, cols, layer);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k)
+      if (h.dead[k]) w[r * cols + k] = 0;
+
+  QuantizedLinear q;
+  q.rows = rows;
+  q.cols = cols;
+  q.bits = opt.bits;
+  q.group_size = opt.group_size;
+  q.sym = opt.sym;
+  q.act_order = opt.act_order;
+  q.static_groups = opt.static_groups;
+  if (opt.act_order) {
+    q.perm = act_order_perm(h);
+  } else {
+    q.perm.resize(static_cast<size_t>(cols));
+    std::iota(q.perm.begin(), q.perm.end(), 0);
+  }
+  const DampedFactors factors = damped_factors(*ctx, h, q.perm, opt, layer, D != nullptr);
+  q.damp = factors.damp;
+  if (D) {
+    gptaq_target(*ctx, w, rows, *D, h, factors, opt.alpha, layer);
+    q.alpha = opt.alpha;
+  }
+  q.method = method_name(D ? Method::Gptaq : Method::Gptq);
+  round_columns(*ctx, w, factors.hinv_u, opt, q);
+  return q;
+}
+
+}  // namespace maca::quant

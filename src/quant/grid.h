@@ -1,0 +1,37 @@
+// The quantization grid (algorithms.md §1) as GPTQ's reference
+// Quantizer.find_params(weight=True) defines it, plus maca's choice of an
+// fp16-exact scale: after the (optional) clip search the scale is rounded to
+// the nearest fp16 value and every code is computed against that rounded
+// scale, so QuantizedLinear::dequantize() reproduces exactly the values the
+// rounders used.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "quant/quantize.h"
+
+namespace maca::quant {
+
+struct Grid {
+  int bits = 4;
+  bool sym = true;
+  ClipSearch clip;
+
+  int maxq() const { return (1 << bits) - 1; }
+};
+
+// Scale and zero of each of `rows` rows of x (row r: x[r·ld .. r·ld + len)).
+void find_params(const Grid& grid, const double* x, int64_t rows, int64_t len, int64_t ld, float* scale, int32_t* zero);
+
+// Code of x: clamp(round_half_even(x / scale) + zero, 0, maxq).
+inline double quantize_code(double x, double scale, double zero, double maxq) {
+  return std::clamp(std::nearbyint(x / scale) + zero, 0.0, maxq);
+}
+
+// Nearest fp16 value (ties to even) of a positive s, kept within
+// [smallest positive subnormal, largest finite].
+double round_scale_to_f16(double s);
+
+}  // namespace maca::quant

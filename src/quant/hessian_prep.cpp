@@ -1,0 +1,81 @@
+#include "quant/hessian_prep.h"
+
+#include <cmath>
+
+#include "backend/ops.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace maca::quant {
+
+LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer) {
+  MACA_CHECK(H.dtype() == DType::F32 && H.device().is_cpu() && H.ndim() == 2 && H.dim(0) == n && H.dim(1) == n,
+             "layer {}: the Hessian must be host f32 [{}, {}], got {}", layer, n, n, H.str());
+  LoadedHessian out;
+  out.n = n;
+  const float* src = H.data<float>();
+  out.h.assign(src, src + n * n);
+  out.dead.assign(static_cast<size_t>(n), 0);
+  for (double v : out.h)
+    MACA_CHECK(std::isfinite(v),
+               "layer {}: the Hessian has a non-finite entry ({}); the calibration forward "
+               "overflowed",
+               layer, v);
+  for (int64_t i = 0; i < n; ++i)
+    if (out.h[i * n + i] == 0) {
+      out.h[i * n + i] = 1;
+      out.dead[i] = 1;
+    }
+  return out;
+}
+
+namespace {
+
+// Fills `out` for one λ; false when a Cholesky factorization fails.
+bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm, double add,
+                 bool want_h_factor, DampedFactors& out) {
+  const int64_t n = h.n;
+  if (want_h_factor) {
+    out.h_factor = h.h;
+    for (int64_t i = 0; i < n; ++i) out.h_factor[i * n + i] += add;
+    if (!backend::cholesky(ctx, n, out.h_factor.data(), n, false)) return false;
+  }
+  std::vector<double>& a = out.hinv_u;
+  a.resize(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.h[perm[i] * n + perm[j]];
+  for (int64_t i = 0; i < n; ++i) a[i * n + i] += add;
+  if (!backend::cholesky(ctx, n, a.data(), n, false)) return false;
+  backend::cholesky_inverse(ctx, n, a.data(), n, false);
+  return backend::cholesky(ctx, n, a.data(), n, true);
+}
+
+}  // namespace
+
+DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
+                             const QuantOptions& opt, const std::string& layer, bool want_h_factor) {
+  const int64_t n = h.n;
+  double mean = 0;
+  for (int64_t i = 0; i < n; ++i) mean += h.h[i * n + i];
+  mean /= static_cast<double>(n);
+  MACA_CHECK(mean > 0,
+             "layer {}: the Hessian's mean diagonal is {} (must be positive); the calibration "
+             "statistics are broken",
+             layer, mean);
+  DampedFactors out;
+  double lambda = opt.damp;
+  for (int attempt = 0;; ++attempt) {
+    if (try_factors(ctx, h, perm, lambda * mean, want_h_factor, out)) {
+      out.damp = lambda;
+      return out;
+    }
+    MACA_CHECK(attempt < opt.damp_retries,
+               "layer {}: the Hessian is not positive definite even with damping "
+               "λ = {} after {} retries; check the calibration data or raise quant.damp",
+               layer, lambda, opt.damp_retries);
+    lambda *= 10;
+    spdlog::warn("layer {}: Cholesky of the damped Hessian failed; retrying with damp λ = {}", layer, lambda);
+  }
+}
+
+}  // namespace maca::quant

@@ -1,0 +1,75 @@
+#include "quant/quantize.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "quant/methods.h"
+
+namespace maca::quant {
+
+Method parse_method(const std::string& s) {
+  if (s == "rtn") return Method::Rtn;
+  if (s == "gptq") return Method::Gptq;
+  if (s == "gptaq") return Method::Gptaq;
+  MACA_THROW(ConfigError, "quant.method: unknown method '{}'; choose rtn, gptq or gptaq", s);
+}
+
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::Rtn:
+      return "rtn";
+    case Method::Gptq:
+      return "gptq";
+    case Method::Gptaq:
+      return "gptaq";
+  }
+  return "?";
+}
+
+void validate(const QuantOptions& opt, int64_t cols, const std::string& layer) {
+  if (opt.bits != 2 && opt.bits != 3 && opt.bits != 4 && opt.bits != 8)
+    MACA_THROW(ConfigError, "quant.bits = {} is not supported; use 2, 3, 4 or 8", opt.bits);
+  if (opt.group_size == 0 || opt.group_size < -1)
+    MACA_THROW(ConfigError,
+               "quant.group_size = {} is invalid; use -1 (one group per row) or a positive divisor "
+               "of the input features",
+               opt.group_size);
+  if (opt.group_size > 0 && cols % opt.group_size != 0)
+    MACA_THROW(ConfigError,
+               "quant.group_size = {} does not divide the {} input features (cols) of layer {}; "
+               "use a divisor or -1",
+               opt.group_size, cols, layer);
+  if (!(opt.damp > 0 && opt.damp < 1))
+    MACA_THROW(ConfigError, "quant.damp = {} must lie in (0, 1) (relative to mean(diag H))", opt.damp);
+  if (opt.damp_retries < 0) MACA_THROW(ConfigError, "quant.damp_retries = {} must be >= 0", opt.damp_retries);
+  if (opt.block_size <= 0) MACA_THROW(ConfigError, "quant.block_size = {} must be positive", opt.block_size);
+  if (opt.clip.enabled &&
+      !(opt.clip.grid > 0 && opt.clip.max_shrink > 0 && opt.clip.max_shrink <= 1 && opt.clip.norm > 0))
+    MACA_THROW(ConfigError,
+               "quant.clip: grid = {}, max_shrink = {}, norm = {}; need grid > 0, max_shrink in (0, 1] "
+               "and norm > 0",
+               opt.clip.grid, opt.clip.max_shrink, opt.clip.norm);
+  if (!(opt.alpha >= 0 && opt.alpha <= 1)) MACA_THROW(ConfigError, "quant.alpha = {} must lie in [0, 1]", opt.alpha);
+}
+
+std::vector<double> load_weight(const Tensor& W, const std::string& layer) {
+  MACA_CHECK(W.dtype() == DType::F32 && W.device().is_cpu() && W.ndim() == 2,
+             "layer {}: the weight to quantize must be a host f32 matrix, got {}", layer, W.str());
+  const float* src = W.data<float>();
+  std::vector<double> w(src, src + W.numel());
+  for (double v : w) MACA_CHECK(std::isfinite(v), "layer {}: the weight has a non-finite entry ({})", layer, v);
+  return w;
+}
+
+QuantizedLinear quantize_linear(const Tensor& W, const Tensor* H, const Tensor* D, const QuantOptions& opt,
+                                const std::string& layer) {
+  MACA_CHECK(W.ndim() == 2, "layer {}: the weight to quantize must be 2-D, got {}", layer, W.str());
+  validate(opt, W.dim(1), layer);
+  if (opt.method == Method::Rtn) return rtn(W, opt, layer);
+  MACA_CHECK(H && H->defined(), "layer {}: {} needs the layer's Hessian", layer, method_name(opt.method));
+  if (opt.method == Method::Gptq) return gptq(W, *H, nullptr, opt, layer);
+  MACA_CHECK(D && D->defined(), "layer {}: gptaq needs the asymmetric statistics D (accumulate with_d)", layer);
+  return gptq(W, *H, D, opt, layer);
+}
+
+}  // namespace maca::quant

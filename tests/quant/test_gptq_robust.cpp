@@ -1,0 +1,134 @@
+// GPTQ on awkward Hessians: damping retries (with their warning), a Hessian
+// that stays indefinite (an error naming the layer), dead input columns.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include "core/error.h"
+#include "quant/quantize.h"
+
+namespace maca::quant {
+namespace {
+
+Tensor random_matrix(int64_t rows, int64_t cols, uint32_t seed, float sd) {
+  Tensor t = Tensor::empty({rows, cols});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, sd);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+// H = 2/N XᵀX (double sums, stored f32) for X [N, n].
+Tensor gram(const Tensor& x) {
+  const int64_t N = x.dim(0), n = x.dim(1);
+  Tensor h = Tensor::empty({n, n});
+  const float* p = x.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t r = 0; r < N; ++r) s += static_cast<double>(p[r * n + i]) * p[r * n + j];
+      h.data<float>()[i * n + j] = static_cast<float>(2 * s / N);
+    }
+  return h;
+}
+
+void expect_finite(const QuantizedLinear& q) {
+  for (float s : q.scales) EXPECT_TRUE(std::isfinite(s) && s > 0);
+  EXPECT_TRUE(std::isfinite(q.loss));
+  for (float w : q.dequantize()) ASSERT_TRUE(std::isfinite(w));
+}
+
+// Captures spdlog output while alive.
+class LogCapture {
+ public:
+  LogCapture() : saved_(spdlog::default_logger()) {
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)));
+  }
+  ~LogCapture() { spdlog::set_default_logger(saved_); }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> saved_;
+};
+
+TEST(GptqRobust, IndefiniteHessianIsDampedWithRetries) {
+  // Rank 4 of 32, then shifted by −5% of the mean diagonal: λ = 0.01 cannot
+  // make it positive definite, λ = 0.1 can.
+  const Tensor x = random_matrix(64, 32, 1, 1.0f);
+  Tensor low = Tensor::zeros({64, 32});
+  const Tensor a = random_matrix(64, 4, 2, 1.0f), b = random_matrix(4, 32, 3, 1.0f);
+  for (int64_t r = 0; r < 64; ++r)
+    for (int64_t j = 0; j < 32; ++j)
+      for (int64_t k = 0; k < 4; ++k)
+        low.data<float>()[r * 32 + j] += a.data<float>()[r * 4 + k] * b.data<float>()[k * 32 + j];
+  Tensor h = gram(low);
+  double mean = 0;
+  for (int64_t i = 0; i < 32; ++i) mean += h.data<float>()[i * 33] / 32.0;
+  for (int64_t i = 0; i < 32; ++i) h.data<float>()[i * 33] -= static_cast<float>(0.05 * mean);
+
+  QuantOptions opt;
+  opt.group_size = 16;
+  opt.act_order = true;
+  LogCapture log;
+  const QuantizedLinear q = quantize_linear(random_matrix(8, 32, 4, 0.1f), &h, nullptr, opt, "blk.0.q_proj");
+  EXPECT_NEAR(q.damp, 0.1, 1e-15);
+  expect_finite(q);
+  EXPECT_NE(log.str().find("blk.0.q_proj"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("0.1"), std::string::npos) << log.str();
+}
+
+TEST(GptqRobust, HopelessHessianIsAnErrorNamingTheLayer) {
+  Tensor h = Tensor::zeros({4, 4});
+  for (int64_t i = 0; i < 4; ++i) h.data<float>()[i * 5] = 1;
+  h.data<float>()[1] = h.data<float>()[4] = 100;  // eigenvalue −99
+  QuantOptions opt;
+  opt.group_size = -1;
+  opt.damp_retries = 2;  // λ up to 1: not enough
+  LogCapture log;
+  try {
+    quantize_linear(random_matrix(3, 4, 5, 0.1f), &h, nullptr, opt, "blk.3.down_proj");
+    FAIL() << "expected maca::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.3.down_proj"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GptqRobust, AllZeroInputColumnIsDead) {
+  Tensor x = random_matrix(128, 64, 6, 1.0f);
+  for (int64_t r = 0; r < 128; ++r) x.data<float>()[r * 64 + 9] = 0;
+  const Tensor h = gram(x);
+  const Tensor w = random_matrix(6, 64, 7, 0.1f);
+  for (bool sym : {true, false})
+    for (bool act_order : {false, true}) {
+      QuantOptions opt;
+      opt.sym = sym;
+      opt.act_order = act_order;
+      opt.group_size = 32;
+      const QuantizedLinear q = quantize_linear(w, &h, nullptr, opt, "dead");
+      expect_finite(q);
+      EXPECT_DOUBLE_EQ(q.damp, 0.01);
+      const int64_t g = q.g_idx[9];
+      for (int64_t r = 0; r < q.rows; ++r) EXPECT_EQ(q.codes[r * 64 + 9], q.zeros[g * q.rows + r]) << "row " << r;
+    }
+}
+
+TEST(GptqRobust, MissingStatisticsAreErrors) {
+  const Tensor w = random_matrix(4, 8, 8, 0.1f);
+  QuantOptions opt;
+  opt.group_size = -1;
+  EXPECT_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"), Error);
+  opt.method = Method::Gptaq;
+  const Tensor h = gram(random_matrix(16, 8, 9, 1.0f));
+  EXPECT_THROW(quantize_linear(w, &h, nullptr, opt, "l"), Error);
+  opt.method = Method::Rtn;
+  EXPECT_NO_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"));
+}
+
+}  // namespace
+}  // namespace maca::quant

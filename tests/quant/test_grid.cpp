@@ -1,0 +1,63 @@
+// The quantization grid: fp16 scale rounding and find_params edge cases.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/half.h"
+#include "quant/grid.h"
+
+namespace maca::quant {
+namespace {
+
+TEST(Grid, ScaleRoundsToNearestF16) {
+  EXPECT_EQ(round_scale_to_f16(1.0), 1.0);
+  EXPECT_EQ(round_scale_to_f16(0.1), static_cast<double>(f16_to_f32(f32_to_f16(0.1f))));
+  // Just above the midpoint of 1 and 1 + 2^-10: a double→float step would
+  // land on the midpoint and round down to 1; the correct answer is up.
+  EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40)), 1 + std::ldexp(1.0, -10));
+  EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -11)), 1.0);  // exact tie: even
+  EXPECT_EQ(round_scale_to_f16(1e-12), std::ldexp(1.0, -24));    // smallest subnormal
+  EXPECT_EQ(round_scale_to_f16(1e9), 65504.0);
+}
+
+TEST(Grid, ReferenceMinMaxRules) {
+  const Grid sym{4, true, {}}, asym{4, false, {}};
+  // rows: all zero; no negatives; mixed
+  const std::vector<double> x = {0, 0, 0, 0, 0.1, 0.3, 0.2, 0.0, -0.2, 0.1, 0.4, -0.6};
+  float s[3];
+  int32_t z[3];
+  find_params(sym, x.data(), 3, 4, 4, s, z);
+  EXPECT_EQ(s[0], static_cast<float>(round_scale_to_f16(2.0 / 15)));
+  EXPECT_EQ(s[1], static_cast<float>(round_scale_to_f16(0.3 / 15)));  // xmin stays 0 when no negatives
+  EXPECT_EQ(s[2], static_cast<float>(round_scale_to_f16(1.2 / 15)));
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(z[r], 8);
+  find_params(asym, x.data(), 3, 4, 4, s, z);
+  EXPECT_EQ(s[1], static_cast<float>(round_scale_to_f16(0.3 / 15)));
+  EXPECT_EQ(z[1], 0);
+  EXPECT_EQ(s[2], static_cast<float>(round_scale_to_f16(1.0 / 15)));
+  EXPECT_EQ(z[2], 9);  // round(0.6 / (1/15)) = 9
+}
+
+TEST(Grid, ClipSearchNeverIncreasesTheError) {
+  std::vector<double> x(64);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.7 * i) * (i == 5 ? 8.0 : 1.0);  // one outlier
+  for (bool sym : {true, false}) {
+    Grid plain{3, sym, {}}, clip{3, sym, {}};
+    clip.clip.enabled = true;
+    float s0, s1;
+    int32_t z0, z1;
+    find_params(plain, x.data(), 1, 64, 64, &s0, &z0);
+    find_params(clip, x.data(), 1, 64, 64, &s1, &z1);
+    auto err = [&](double s, double z) {
+      double e = 0;
+      for (double v : x) e += std::pow(std::abs(s * (quantize_code(v, s, z, 7) - z) - v), 2.4);
+      return e;
+    };
+    EXPECT_LT(s1, s0);
+    EXPECT_LT(err(s1, z1), err(s0, z0));
+  }
+}
+
+}  // namespace
+}  // namespace maca::quant
