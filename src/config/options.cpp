@@ -100,6 +100,9 @@ void declare_quant_options(Schema& s) {
                  return g == -1 || g > 0 ? std::string() : fmt::format("group size {} is neither -1 nor positive", g);
                },
                "-1 or a positive divisor of the input size"}});
+  s.add({"quant.partial_groups", false,
+         "allow a group size that does not divide a layer's input size: every row ends with a shorter group "
+         "(ceil(cols/g) groups), as the GPTQ reference does; transformers/GPTQModel load it, vLLM refuses it"});
   s.add({"quant.sym", true, "symmetric grid (zero point in the middle); false: asymmetric min-max grid"});
   s.add({"quant.act_order", false, "round columns in order of decreasing Hessian diagonal (desc_act)"});
   s.add({"quant.static_groups", false, "with act_order: fix the groups in the original column order first"});

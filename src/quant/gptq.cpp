@@ -36,12 +36,14 @@ void round_columns(backend::Context& ctx, const std::vector<double>& w, const st
   const int64_t g = whole_row ? cols : opt.group_size;
   const bool dynamic = !whole_row && !opt.static_groups;
   const Grid grid{opt.bits, opt.sym, opt.clip};
-  q.scales.resize(static_cast<size_t>((cols / g) * rows));
+  const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
+  q.scales.resize(static_cast<size_t>(n_groups * rows));
   q.zeros.resize(q.scales.size());
 
   if (!dynamic)  // one group per row, or static groups of original columns
-    for (int64_t j = 0; j < cols / g; ++j)
-      find_params(grid, w.data() + j * g, rows, g, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+    for (int64_t j = 0; j < n_groups; ++j)
+      find_params(grid, w.data() + j * g, rows, std::min(g, cols - j * g), cols, q.scales.data() + j * rows,
+                  q.zeros.data() + j * rows);
 
   std::vector<double> wp(w.size());
   for (int64_t r = 0; r < rows; ++r)
@@ -71,9 +73,9 @@ void round_columns(backend::Context& ctx, const std::vector<double>& w, const st
                                     loss.data()};
     if (dynamic) {
       for (int64_t c0 = 0; c0 < nb; c0 += g) {
-        const int64_t j = (i1 + c0) / g;
-        find_params(grid, wp.data() + i1 + c0, rows, g, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
-        backend::gptq_columns(ctx, args, c0, c0 + g);
+        const int64_t j = (i1 + c0) / g, len = std::min(g, nb - c0);
+        find_params(grid, wp.data() + i1 + c0, rows, len, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+        backend::gptq_columns(ctx, args, c0, c0 + len);
       }
     } else {
       backend::gptq_columns(ctx, args, 0, nb);

@@ -34,10 +34,14 @@ void validate(const QuantOptions& opt, int64_t cols, const std::string& layer) {
                "quant.group_size = {} is invalid; use -1 (one group per row) or a positive divisor "
                "of the input features",
                opt.group_size);
-  if (opt.group_size > 0 && cols % opt.group_size != 0)
+  if (opt.group_size > cols)
+    MACA_THROW(ConfigError, "quant.group_size = {} is larger than the {} input features (cols) of layer {}; use -1",
+               opt.group_size, cols, layer);
+  if (opt.group_size > 0 && cols % opt.group_size != 0 && !opt.partial_groups)
     MACA_THROW(ConfigError,
-               "quant.group_size = {} does not divide the {} input features (cols) of layer {}; "
-               "use a divisor or -1",
+               "quant.group_size = {} does not divide the {} input features (cols) of layer {}; use a divisor or -1, "
+               "or set quant.partial_groups=true to end every row with a shorter group (ceil(cols/g) groups; "
+               "transformers/GPTQModel load that, vLLM refuses it)",
                opt.group_size, cols, layer);
   if (!(opt.damp > 0 && opt.damp < 1))
     MACA_THROW(ConfigError, "quant.damp = {} must lie in (0, 1) (relative to mean(diag H))", opt.damp);

@@ -26,7 +26,8 @@ struct ClipSearch {
 struct QuantOptions {
   Method method = Method::Gptq;
   int bits = 4;               // 2, 3, 4, 8
-  int64_t group_size = 128;   // -1, 32, 64, 128 (any divisor of the columns)
+  int64_t group_size = 128;   // -1, 32, 64, 128 (a divisor of the columns, see partial_groups)
+  bool partial_groups = false;  // allow a shorter last group when group_size does not divide the columns
   bool sym = true;
   bool act_order = false;
   bool static_groups = false;

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "quant/grid.h"
 #include "quant/methods.h"
 
@@ -7,7 +9,7 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
   const std::vector<double> w = load_weight(W, layer);
   const int64_t rows = W.dim(0), cols = W.dim(1);
   const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
-  const int64_t n_groups = cols / g;
+  const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   const Grid grid{opt.bits, opt.sym, opt.clip};
   QuantizedLinear q;
   q.rows = rows;
@@ -26,7 +28,8 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
     q.perm[k] = static_cast<int32_t>(k);
   }
   for (int64_t j = 0; j < n_groups; ++j)
-    find_params(grid, w.data() + j * g, rows, g, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+    find_params(grid, w.data() + j * g, rows, std::min(g, cols - j * g), cols, q.scales.data() + j * rows,
+                q.zeros.data() + j * rows);
   const double maxq = grid.maxq();
   // loss: the plain weight-space error Σ (w − q)² (RTN has no Hessian).
   for (int64_t r = 0; r < rows; ++r)

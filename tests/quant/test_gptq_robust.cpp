@@ -4,6 +4,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -128,6 +129,43 @@ TEST(GptqRobust, MissingStatisticsAreErrors) {
   EXPECT_THROW(quantize_linear(w, &h, nullptr, opt, "l"), Error);
   opt.method = Method::Rtn;
   EXPECT_NO_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"));
+}
+
+}  // namespace
+}  // namespace maca::quant
+
+namespace maca::quant {
+namespace {
+
+// quant.partial_groups: 80 columns in groups of 32 end with a 16-column group,
+// whose parameters come from those 16 columns alone (so RTN's codes there
+// equal RTN with groups of 16); GPTQ (with and without act-order) gives
+// ceil(80/32) = 3 groups and finite output.
+TEST(PartialGroups, LastGroupIsShorter) {
+  const Tensor w = random_matrix(8, 80, 3, 0.05f);
+  QuantOptions opt;
+  opt.method = Method::Rtn;
+  opt.group_size = 32;
+  EXPECT_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"), ConfigError);
+  opt.partial_groups = true;
+  const QuantizedLinear a = quantize_linear(w, nullptr, nullptr, opt, "l");
+  opt.group_size = 16;
+  const QuantizedLinear b = quantize_linear(w, nullptr, nullptr, opt, "l");
+  EXPECT_EQ(a.n_groups(), 3);
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t k = 64; k < 80; ++k) EXPECT_EQ(a.codes[r * 80 + k], b.codes[r * 80 + k]) << r << "," << k;
+
+  const Tensor h = gram(random_matrix(256, 80, 4, 1.0f));
+  for (bool act_order : {false, true}) {
+    QuantOptions g;
+    g.group_size = 32;
+    g.partial_groups = true;
+    g.act_order = act_order;
+    const QuantizedLinear q = quantize_linear(w, &h, nullptr, g, "l");
+    EXPECT_EQ(q.n_groups(), 3);
+    EXPECT_EQ(*std::max_element(q.g_idx.begin(), q.g_idx.end()), 2);
+    expect_finite(q);
+  }
 }
 
 }  // namespace
