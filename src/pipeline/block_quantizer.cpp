@@ -1,0 +1,210 @@
+#include "pipeline/block_quantizer.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <span>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timer.h"
+
+namespace maca::pipeline {
+namespace {
+
+using model::LinearGroup;
+constexpr std::array<LinearGroup, 4> kGroups = {LinearGroup::Qkv, LinearGroup::O, LinearGroup::GateUp,
+                                                LinearGroup::Down};
+size_t gi(LinearGroup g) { return static_cast<size_t>(g); }
+
+bool needs_hessian(quant::Method m) { return m != quant::Method::Rtn; }
+bool needs_fp_stream(quant::Method m) { return m == quant::Method::Gptaq; }
+
+// A copy of the linear weights, so the full-precision stream keeps running on
+// the original block while `w` is overwritten with quantized values.
+model::BlockWeights clone_linears(const model::BlockWeights& w) {
+  model::BlockWeights fp = w;
+  for (Tensor* t : {&fp.q, &fp.k, &fp.v, &fp.o, &fp.gate, &fp.up, &fp.down}) *t = t->clone();
+  return fp;
+}
+
+class BlockRun {
+ public:
+  BlockRun(const model::Model& model, int b, model::BlockWeights& w, const BlockOptions& opt,
+           std::map<std::string, QuantizedLinear>& out)
+      : model_(model),
+        b_(b),
+        w_(w),
+        fp_w_(needs_fp_stream(opt.quant.method) ? clone_linears(w) : model::BlockWeights{}),
+        opt_(opt),
+        out_(out),
+        layers_(block_layers(w, b)) {}
+
+  // Creates the group's accumulator on first use.
+  hessian::Accumulator& acc(LinearGroup g, int64_t n) {
+    auto& a = accs_[gi(g)];
+    if (!a) a = std::make_unique<hessian::Accumulator>(n, opt_.precision, needs_fp_stream(opt_.quant.method));
+    return *a;
+  }
+
+  void accumulate(LinearGroup g, const Tensor& x, const CalibBatch& batch, const Tensor* x_fp) {
+    Timer t;
+    acc(g, x.dim(1)).add(x, batch.row_weight, x_fp);
+    stats_.hessian_s += t.seconds();
+  }
+
+  // Rounds every non-skipped layer of group g and writes the dequantized
+  // weights back into the block.
+  void round_group(LinearGroup g) {
+    Tensor h, d;
+    if (needs_hessian(opt_.quant.method)) {
+      const auto& a = accs_[gi(g)];
+      MACA_ASSERT(a != nullptr, "block {} group {}: no calibration rows were captured", b_,
+                  model::linear_group_name(g));
+      Timer t;
+      h = a->finalize_h();
+      if (needs_fp_stream(opt_.quant.method)) d = a->finalize_d();
+      stats_.hessian_s += t.seconds();
+      accs_[gi(g)].reset();  // free the raw sums before rounding
+    }
+    for (const BlockLayer& layer : layers_) {
+      if (layer.group != g) continue;
+      LayerRecord rec{.name = layer.name, .rows = layer.weight->dim(0), .cols = layer.weight->dim(1)};
+      if (matches_any(layer.name, opt_.skip)) {
+        rec.skipped = true;
+        stats_.layers.push_back(rec);
+        continue;
+      }
+      Timer t;
+      QuantizedLinear ql = quant::quantize_linear(*layer.weight, h.defined() ? &h : nullptr,
+                                                  d.defined() ? &d : nullptr, opt_.quant, layer.name);
+      const std::vector<float> deq = ql.dequantize();
+      std::memcpy(layer.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
+      rec.seconds = t.seconds();
+      rec.loss = ql.loss;
+      rec.damp = ql.damp;
+      rec.alpha = ql.alpha;
+      stats_.round_s += rec.seconds;
+      spdlog::debug("{}: {}x{} loss {:.4g} damp {:g} in {}", layer.name, rec.rows, rec.cols, rec.loss, rec.damp,
+                    format_duration(rec.seconds));
+      stats_.layers.push_back(rec);
+      out_[layer.name] = std::move(ql);
+    }
+  }
+
+  BlockStats run(std::vector<CalibBatch>& batches) {
+    Timer total;
+    if (!needs_hessian(opt_.quant.method)) {
+      for (LinearGroup g : kGroups) round_group(g);
+      forward_outputs(batches);
+    } else if (batches.size() == 1 && opt_.true_sequential) {
+      run_fused(batches.front());
+    } else {
+      run_staged(batches);
+      forward_outputs(batches);
+    }
+    stats_.forward_s = total.seconds() - stats_.hessian_s - stats_.round_s;
+    return stats_;
+  }
+
+ private:
+  // One forward per stream, in place: the full-precision one keeps its group
+  // inputs; in the quantized one the capture rounds each group before the
+  // forward reads its weights, so the stream leaves through the rounded block.
+  void run_fused(CalibBatch& batch) {
+    std::array<Tensor, 4> fp_inputs;
+    if (batch.fp.defined()) {
+      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = x.clone(); };
+      model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens, &keep);
+    }
+    const model::CaptureFn quantize = [&](int, LinearGroup g, const Tensor& x) {
+      accumulate(g, x, batch, fp_inputs[gi(g)].defined() ? &fp_inputs[gi(g)] : nullptr);
+      fp_inputs[gi(g)] = Tensor();
+      round_group(g);
+    };
+    model_.forward_block(w_, b_, batch.q, batch.seq_lens, &quantize);
+  }
+
+  // Group inputs are recomputed batch by batch (bounded memory). With
+  // true_sequential each group is captured after the earlier ones were
+  // rounded; without it all groups are captured at once from the block as it
+  // was loaded.
+  void run_staged(std::vector<CalibBatch>& batches) {
+    if (opt_.true_sequential) {
+      for (LinearGroup g : kGroups) {
+        capture(std::span<const LinearGroup>(&g, 1), batches);
+        round_group(g);
+      }
+    } else {
+      capture(kGroups, batches);
+      for (LinearGroup g : kGroups) round_group(g);
+    }
+  }
+
+  // Accumulates the statistics of `groups` (in forward order) over all batches.
+  void capture(std::span<const LinearGroup> groups, std::vector<CalibBatch>& batches) {
+    const LinearGroup last = groups.back();
+    auto wanted = [&](LinearGroup g) { return std::find(groups.begin(), groups.end(), g) != groups.end(); };
+    for (CalibBatch& batch : batches) {
+      std::array<Tensor, 4> fp_inputs;
+      if (batch.fp.defined()) {
+        const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) {
+          if (wanted(g)) fp_inputs[gi(g)] = x.clone();
+        };
+        Tensor h = batch.fp.clone();
+        model_.forward_block(fp_w_, b_, h, batch.seq_lens, &keep, last);
+      }
+      const model::CaptureFn add = [&](int, LinearGroup g, const Tensor& x) {
+        if (!wanted(g)) return;
+        accumulate(g, x, batch, fp_inputs[gi(g)].defined() ? &fp_inputs[gi(g)] : nullptr);
+        fp_inputs[gi(g)] = Tensor();
+      };
+      Tensor h = batch.q.clone();
+      model_.forward_block(w_, b_, h, batch.seq_lens, &add, last);
+    }
+  }
+
+  // Moves the streams to the block outputs: the rounded block for `q`, the
+  // original one for `fp`.
+  void forward_outputs(std::vector<CalibBatch>& batches) {
+    for (CalibBatch& batch : batches) {
+      if (batch.fp.defined()) model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens);
+      model_.forward_block(w_, b_, batch.q, batch.seq_lens);
+    }
+  }
+
+  const model::Model& model_;
+  int b_;
+  model::BlockWeights& w_;
+  const model::BlockWeights fp_w_;  // the block as loaded, for the full-precision stream (asymmetric methods)
+  const BlockOptions& opt_;
+  std::map<std::string, QuantizedLinear>& out_;
+  std::vector<BlockLayer> layers_;
+  std::array<std::unique_ptr<hessian::Accumulator>, 4> accs_;
+  BlockStats stats_;
+};
+
+}  // namespace
+
+std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block) {
+  const std::string p = fmt::format("model.layers.{}.", block);
+  return {{p + "self_attn.q_proj", LinearGroup::Qkv, &w.q},   {p + "self_attn.k_proj", LinearGroup::Qkv, &w.k},
+          {p + "self_attn.v_proj", LinearGroup::Qkv, &w.v},   {p + "self_attn.o_proj", LinearGroup::O, &w.o},
+          {p + "mlp.gate_proj", LinearGroup::GateUp, &w.gate}, {p + "mlp.up_proj", LinearGroup::GateUp, &w.up},
+          {p + "mlp.down_proj", LinearGroup::Down, &w.down}};
+}
+
+bool matches_any(const std::string& name, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return fnmatch(p.c_str(), name.c_str(), 0) == 0; });
+}
+
+BlockStats quantize_block(const model::Model& model, int b, model::BlockWeights& w, std::vector<CalibBatch>& batches,
+                          const BlockOptions& opt, std::map<std::string, QuantizedLinear>& out) {
+  return BlockRun(model, b, w, opt, out).run(batches);
+}
+
+}  // namespace maca::pipeline

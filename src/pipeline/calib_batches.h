@@ -1,0 +1,33 @@
+// The calibration activations that flow through the blocks: the sequences of
+// a CalibSet packed into batches of at most `batch_tokens` tokens (0: one
+// batch), each with its sequence lengths, per-row sample weights (MaCa ω(t)
+// and per-sequence normalization) and one or two hidden-state streams:
+// `q`, the inputs of the partially quantized model, and for asymmetric
+// methods `fp`, the inputs of the full-precision model (algorithms.md §4).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "calib/calib_set.h"
+#include "core/tensor.h"
+#include "model/model.h"
+
+namespace maca::pipeline {
+
+struct CalibBatch {
+  std::vector<int64_t> seq_lens;
+  std::vector<float> row_weight;  // [tokens]
+  Tensor q;                       // [tokens, hidden]
+  Tensor fp;                      // [tokens, hidden] or undefined (symmetric methods)
+};
+
+// Embeds every sequence (the block-0 input). `with_fp` also keeps the
+// full-precision stream. Sequences are never split across batches.
+std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,
+                                           int64_t batch_tokens, bool with_fp);
+
+// Bytes of activations held (both streams).
+int64_t activation_bytes(const std::vector<CalibBatch>& batches);
+
+}  // namespace maca::pipeline

@@ -1,0 +1,107 @@
+#include "pipeline/job_options.h"
+
+#include <chrono>
+#include <fmt/chrono.h>
+
+#include "config/search.h"
+#include "core/error.h"
+
+namespace maca::pipeline {
+namespace {
+
+quant::QuantOptions read_quant(const config::Config& cfg) {
+  quant::QuantOptions q;
+  q.method = quant::parse_method(cfg.get_string("quant.method"));
+  q.bits = static_cast<int>(cfg.get_int("quant.bits"));
+  q.group_size = cfg.get_int("quant.group_size");
+  q.partial_groups = cfg.get_bool("quant.partial_groups");
+  q.sym = cfg.get_bool("quant.sym");
+  q.act_order = cfg.get_bool("quant.act_order");
+  q.static_groups = cfg.get_bool("quant.static_groups");
+  q.damp = cfg.get_float("quant.damp");
+  q.damp_retries = static_cast<int>(cfg.get_int("quant.damp_retries"));
+  q.block_size = cfg.get_int("quant.block_size");
+  q.clip.enabled = cfg.get_bool("quant.clip");
+  q.alpha = cfg.get_float("quant.alpha");
+  return q;
+}
+
+calib::SamplerOptions read_sampler(const config::Config& cfg) {
+  calib::SamplerOptions s;
+  s.kind = cfg.get_string("calib.sampler");
+  s.n_samples = cfg.get_int("calib.n_samples");
+  s.seq_len = cfg.get_int("calib.seq_len");
+  s.seed = static_cast<uint64_t>(cfg.get_int("calib.seed"));
+  s.mode = cfg.get_string("calib.maca.mode");
+  s.lengths = cfg.get_int_list("calib.maca.lengths");
+  s.weights = cfg.get_float_list("calib.maca.weights");
+  s.normalize = cfg.get_string("calib.maca.normalize");
+  return s;
+}
+
+// The GPTQ packing stores 32/b codes per int32 along the input dimension and
+// zeros along the output dimension (formats.md); 3 bits packs 32 values in 3
+// words.
+void check_packable(const std::string& layer, int64_t rows, int64_t cols, int bits) {
+  const int64_t unit = bits == 3 ? 32 : 32 / bits;
+  if (cols % unit != 0 || rows % unit != 0)
+    MACA_THROW(ConfigError,
+               "export.gptq: layer {} is {}x{}; the {}-bit GPTQ packing needs both dimensions to be multiples of {}. "
+               "Set export.gptq=false to keep only the fake-quant model, or choose other bits",
+               layer, rows, cols, bits, unit);
+}
+
+std::filesystem::path default_run_dir() {
+  const auto now = std::chrono::system_clock::now();
+  return std::filesystem::path("runs") / fmt::format("quantize-{:%Y%m%d-%H%M%S}",
+                                                     std::chrono::floor<std::chrono::seconds>(now));
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> linear_shapes(const model::ModelSpec& s) {
+  const int64_t q = s.n_heads * s.head_dim, kv = s.n_kv_heads * s.head_dim;
+  return {{"self_attn.q_proj", {q, s.hidden}},          {"self_attn.k_proj", {kv, s.hidden}},
+          {"self_attn.v_proj", {kv, s.hidden}},         {"self_attn.o_proj", {s.hidden, q}},
+          {"mlp.gate_proj", {s.intermediate, s.hidden}}, {"mlp.up_proj", {s.intermediate, s.hidden}},
+          {"mlp.down_proj", {s.hidden, s.intermediate}}};
+}
+
+JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& spec) {
+  JobOptions o;
+  o.block.quant = read_quant(cfg);
+  o.block.true_sequential = cfg.get_bool("quant.true_sequential");
+  o.block.precision = cfg.get_string("quant.hessian_precision") == "f64" ? hessian::Precision::F64
+                                                                          : hessian::Precision::F32;
+  o.block.skip = cfg.get_string_list("quant.skip");
+  o.export_gptq = cfg.get_bool("export.gptq");
+  o.export_fake_quant = cfg.get_bool("export.fake_quant");
+  o.eval_fp = cfg.get_bool("eval.fp");
+  o.eval_quantized = cfg.get_bool("eval.quantized");
+  o.batch_tokens = cfg.get_int("calib.batch_tokens");
+  if (o.eval_quantized && !o.export_fake_quant)
+    MACA_THROW(ConfigError, "eval.quantized=true evaluates run.dir/fake_quant, which export.fake_quant=false "
+                            "does not write; enable export.fake_quant or set eval.quantized=false");
+
+  for (const auto& [suffix, shape] : linear_shapes(spec)) {
+    const std::string layer = "model.layers.*." + suffix;
+    quant::validate(o.block.quant, shape.second, layer);
+    if (o.export_gptq) check_packable(layer, shape.first, shape.second, o.block.quant.bits);
+  }
+
+  if (o.block.quant.method != quant::Method::Rtn) {
+    o.sampler = read_sampler(cfg);
+    calib::validate(o.sampler);
+    o.calib_format = cfg.get_string("calib.format");
+    o.calib_data = config::find_data_file(cfg.get_string("calib.data"), cfg);
+  }
+
+  const std::string dir = cfg.get_string("run.dir");
+  o.run_dir = dir.empty() ? default_run_dir() : std::filesystem::path(dir);
+  if (std::filesystem::exists(o.run_dir / "report.json"))
+    MACA_THROW(ConfigError, "run.dir: '{}' already holds a finished run (report.json); choose another run.dir or "
+                            "remove that directory", o.run_dir.string());
+  return o;
+}
+
+}  // namespace maca::pipeline

@@ -1,0 +1,34 @@
+// Options of `maca quantize` read from a resolved Config and checked against
+// the model, so that a bad value (bits 5, a group size that does not divide a
+// layer, an unknown sampler, a missing data file, a layer the GPTQ packing
+// cannot hold) is reported before any work starts.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "calib/sampler.h"
+#include "config/config.h"
+#include "model/spec.h"
+#include "pipeline/block_quantizer.h"
+
+namespace maca::pipeline {
+
+struct JobOptions {
+  BlockOptions block;
+  calib::SamplerOptions sampler;
+  std::filesystem::path calib_data;  // empty for RTN (no calibration)
+  std::string calib_format;
+  int64_t batch_tokens = 0;
+  std::filesystem::path run_dir;
+  bool export_gptq = true, export_fake_quant = true;
+  bool eval_fp = true, eval_quantized = true;
+};
+
+// Throws maca::ConfigError naming the key.
+JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& spec);
+
+// Linear shapes [rows, cols] of one block, by HF module suffix ("self_attn.q_proj").
+std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> linear_shapes(const model::ModelSpec& spec);
+
+}  // namespace maca::pipeline
