@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1 model=$2 settings=$3 seeds=$4 n=$5 windows=$6
 methods=${7:-"rtn gptq gptaq maca-prefix maca-crops"}
-maca=build/src/maca
-common=(--model "$model" --n-samples "$n" --max-windows "$windows")
+maca=${MACA:-build/src/maca}  # the binary (MACA=... to use another build)
+common=(--model "$model" --n-samples "$n" --max-windows "$windows" --set quant.partial_groups=true)
 
 run() {  # dir, extra args...
   local dir=$1; shift

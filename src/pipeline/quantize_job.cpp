@@ -119,7 +119,7 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
   // The block loop.
   std::map<std::string, QuantizedLinear> layers;
   json layer_records = json::array(), block_records = json::array();
-  Progress progress("quantize", model.spec().n_layers, "blocks", 0.0);
+  Progress progress("quantize", model.spec().n_layers, "blocks");
   double forward_s = 0, hessian_s = 0, round_s = 0, load_s = 0;
   for (int b = 0; b < model.spec().n_layers; ++b) {
     Timer load;

@@ -1,0 +1,26 @@
+// Every recipe in configs/ is valid: its keys exist and its values pass the
+// schema's checks, and each quantization recipe states a method.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "config/config.h"
+#include "config/options.h"
+
+namespace maca::pipeline {
+namespace {
+
+TEST(Recipes, EveryConfigResolves) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(MACA_SOURCE_DIR) / "configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(e.path().string());
+    const config::Config cfg = config::resolve(config::builtin_schema(), e.path(), {});
+    if (e.path().filename() != "eval-wikitext2.yaml") EXPECT_NE(cfg.source("quant.method"), "default");
+    ++n;
+  }
+  EXPECT_GE(n, 8);
+}
+
+}  // namespace
+}  // namespace maca::pipeline
