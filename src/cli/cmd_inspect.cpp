@@ -4,6 +4,8 @@
 
 #include "cli/commands.h"
 #include "config/search.h"
+#include "core/error.h"
+#include "io/gptq_model.h"
 #include "io/model_source.h"
 
 namespace maca::cli {
@@ -29,8 +31,46 @@ void print_architecture(const nlohmann::json& config) {
     if (config.contains(key)) fmt::print("  {}: {}\n", key, config[key].dump());
 }
 
+// Per quantized layer of a GPTQ checkpoint: shape, settings, packed vs fp16
+// size, and a full unpack with every consistency check (gptq_pack's
+// unpack_gptq_layer). Returns the number of layers that failed.
+int check_gptq(const std::filesystem::path& dir) {
+  const io::GptqCheckpoint ckpt(dir);
+  const io::GptqSettings& s = ckpt.settings();
+  fmt::print("gptq: {} layers, {}-bit, group size {}, {}, desc_act {}, static_groups {}, checkpoint_format {}\n",
+             ckpt.layers().size(), s.bits, s.group_size, s.sym ? "sym" : "asym", s.desc_act, s.static_groups,
+             io::gptq_format_name(s.format));
+  std::uintmax_t packed_total = 0, fp16_total = 0;
+  std::vector<std::string> failed;
+  for (const std::string& layer : ckpt.layers()) {
+    try {
+      const io::GptqTensors t = ckpt.tensors(layer);
+      const std::uintmax_t packed = t.qweight.nbytes() + t.qzeros.nbytes() + t.scales.nbytes() + t.g_idx.nbytes();
+      const QuantizedLinear q = ckpt.unpack(layer);
+      const std::uintmax_t fp16 = static_cast<std::uintmax_t>(q.rows * q.cols * 2);
+      packed_total += packed, fp16_total += fp16;
+      fmt::print("  {} [{}, {}] {}-bit g{} {} {} {} packed {} / fp16 {} ok\n", layer, q.rows, q.cols, q.bits,
+                 q.group_size, q.sym ? "sym" : "asym", q.act_order ? "act-order" : "in-order",
+                 io::gptq_format_name(s.format), human_bytes(packed), human_bytes(fp16));
+    } catch (const Error& e) {
+      failed.push_back(layer);
+      fmt::print("  {} FAILED: {}\n", layer, e.what());
+    }
+  }
+  if (failed.empty()) {
+    fmt::print("gptq check: all {} layers ok; packed {} vs fp16 {} ({:.2f}x smaller)\n", ckpt.layers().size(),
+               human_bytes(packed_total), human_bytes(fp16_total),
+               packed_total ? static_cast<double>(fp16_total) / static_cast<double>(packed_total) : 0.0);
+  } else {
+    fmt::print("gptq check: {} of {} layers FAILED, first: {}\n", failed.size(), ckpt.layers().size(),
+               failed.front());
+  }
+  return static_cast<int>(failed.size());
+}
+
 int inspect(const config::Config& cfg) {
-  const std::filesystem::path path = config::find_model(cfg.get_string("model.path"));
+  std::filesystem::path path = config::find_model(cfg.get_string("model.path"));
+  if (std::filesystem::is_regular_file(path / "gptq" / "config.json")) path /= "gptq";  // a run directory
   const auto model = io::open_model(path);
   fmt::print("model: {}\n", model->location());
   print_architecture(model->config());
@@ -53,6 +93,7 @@ int inspect(const config::Config& cfg) {
     fmt::print("  {} ({})\n", f.string(), human_bytes(size));
   }
   fmt::print("total size: {} ({} bytes)\n", human_bytes(total), total);
+  if (io::is_gptq_config(model->config()) && check_gptq(path) > 0) return 1;
   return 0;
 }
 
@@ -60,10 +101,13 @@ int inspect(const config::Config& cfg) {
 
 Command inspect_command() {
   return {.name = "inspect",
-          .summary = "architecture, tensors, parameter count and files of a model",
+          .summary = "architecture, tensors, parameter count and files of a model; checks GPTQ checkpoints",
           .description =
               "Opens a model (HF directory, .gguf file or short name such as smollm2-135m) without loading\n"
-              "its weights and prints its architecture, tensor count, parameters and files.",
+              "its weights and prints its architecture, tensor count, parameters and files.\n"
+              "For a GPTQ checkpoint (or a run directory holding gptq/) it also lists every quantized layer\n"
+              "(shape, bits, group size, sym, act-order, format, packed vs fp16 size) after unpacking it in\n"
+              "full and checking codes, zero points, scales and g_idx; it exits with 1 when a layer fails.",
           .sections = {"model", "inspect", "run"},
           .flags = {{"model", "model.path", "PATH"}, {"tensors", "inspect.tensors", ""}},
           .positional_flag = "model",

@@ -1,12 +1,10 @@
 #include "io/hf_model.h"
 
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 
 #include "core/error.h"
-#include "io/safetensors.h"
 
 namespace maca::io {
 
@@ -28,29 +26,7 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
-class HfModel final : public ModelSource {
- public:
-  explicit HfModel(fs::path dir);
-
-  const nlohmann::json& config() const override { return config_; }
-  std::vector<std::string> tensor_names() const override { return names_; }
-  bool has_tensor(const std::string& name) const override { return shard_of_.count(name) != 0; }
-  Shape tensor_shape(const std::string& name) const override { return shard(name).info(name).shape; }
-  Tensor load(const std::string& name) const override;
-  std::string location() const override { return dir_.string(); }
-  std::vector<fs::path> files() const override { return files_; }
-
- private:
-  void open_sharded(const fs::path& index_path);
-  const SafetensorsFile& shard(const std::string& name) const;
-
-  fs::path dir_;
-  nlohmann::json config_;
-  std::vector<std::shared_ptr<SafetensorsFile>> shards_;
-  std::map<std::string, const SafetensorsFile*> shard_of_;  // tensor -> the shard holding it
-  std::vector<std::string> names_;                          // shard order, then data order
-  std::vector<fs::path> files_;
-};
+}  // namespace
 
 HfModel::HfModel(fs::path dir) : dir_(std::move(dir)) {
   const fs::path config_path = dir_ / "config.json";
@@ -123,12 +99,10 @@ const SafetensorsFile& HfModel::shard(const std::string& name) const {
 }
 
 Tensor HfModel::load(const std::string& name) const {
-  const Tensor raw = shard(name).view(name);
+  const Tensor raw = view(name);
   // clone: a f32 view borrows the read-only mapping, callers get a tensor they may modify.
   return raw.dtype() == DType::F32 ? raw.clone() : raw.to_f32();
 }
-
-}  // namespace
 
 std::unique_ptr<ModelSource> open_hf_model(const std::filesystem::path& dir) { return std::make_unique<HfModel>(dir); }
 

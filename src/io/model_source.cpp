@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/gguf_model.h"
+#include "io/gptq_model.h"
 #include "io/hf_model.h"
 
 namespace maca::io {
@@ -27,7 +28,9 @@ std::unique_ptr<ModelSource> open_model(const std::filesystem::path& path) {
   if (fs::is_directory(path)) {
     if (!fs::is_regular_file(path / "config.json"))
       MACA_THROW(FileError, "directory '{}' has no config.json; {}", path.string(), kExpected);
-    return open_hf_model(path);
+    auto hf = open_hf_model(path);
+    if (is_gptq_config(hf->config())) return open_gptq_model(path);
+    return hf;
   }
   if (!fs::exists(path)) MACA_THROW(FileError, "model path '{}' does not exist; {}", path.string(), kExpected);
   if (fs::is_regular_file(path) && (path.extension() == ".gguf" || has_gguf_magic(path))) return open_gguf_model(path);

@@ -40,7 +40,8 @@ class ModelSource {
   virtual std::vector<std::filesystem::path> files() const = 0;
 };
 
-// Opens a model: a directory holding config.json and *.safetensors, or a .gguf
+// Opens a model: a directory holding config.json and *.safetensors (a GPTQ
+// checkpoint among them, dequantized on load: io/gptq_model.h), or a .gguf
 // file. Throws FileError saying what was expected when neither fits.
 std::unique_ptr<ModelSource> open_model(const std::filesystem::path& path);
 

@@ -1,0 +1,62 @@
+// Writing quantized models: a GPTQ checkpoint directory (formats.md, "GPTQ
+// checkpoint"; loads in transformers, GPTQModel, vLLM and `maca eval`) and a
+// fake-quant directory (the dequantized weights as a plain HF model, for
+// tools that cannot read GPTQ).
+//
+// Both take the unquantized model as a ModelSource (an HF directory, a GGUF
+// file or a GPTQ checkpoint) for config.json and every tensor that is not
+// quantized, and the quantized linears by HF module name
+// ("model.layers.0.self_attn.q_proj", whose weight is "<name>.weight").
+// Output: model.safetensors, config.json, tokenizer files copied from beside
+// the source (for a .gguf source its "<stem>.tokenizer.json" becomes
+// tokenizer.json), and for GPTQ quantize_config.json. Every file is written to
+// a temporary name and renamed, so a crash never leaves a half-written file.
+// The whole model is assembled in memory before model.safetensors is written.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/quantized.h"
+#include "core/tensor.h"
+#include "io/model_source.h"
+
+namespace maca::io {
+
+struct GptqExportOptions {
+  // "auto" (gptq = v1 when symmetric, gptq_v2 otherwise), "gptq" or "gptq_v2".
+  std::string checkpoint_format = "auto";
+  // dtype of the tensors that are not quantized and of biases: F16 or F32
+  // (BF16 is written too, but GPTQ kernels expect fp16).
+  // Scales are always fp16.
+  DType dtype = DType::F16;
+  // Recorded in quantization_config (they describe how the run quantized).
+  bool true_sequential = true;
+  double damp_percent = 0.01;
+  // meta.quantizer = ["maca:<version>"]; empty: this build's version.
+  std::string version;
+  // Further keys merged into quantization_config.meta.
+  nlohmann::json extra_meta = nlohmann::json::object();
+};
+
+// Writes a GPTQ checkpoint of `source` with `layers` quantized into `out_dir`
+// (created if needed; existing files of the same names are replaced).
+// desc_act / static_groups are recorded when any layer uses them (g_idx
+// carries the per-layer truth); lm_head is true when "lm_head" is among the
+// layers. Throws maca::Error when a layer does not match its source weight,
+// the layers do not share bits / group size / sym, or packing constraints
+// fail (naming the layer); FileError on I/O failure.
+void write_gptq_checkpoint(const ModelSource& source, const std::map<std::string, QuantizedLinear>& layers,
+                           const std::filesystem::path& out_dir, const GptqExportOptions& options = {});
+
+// Writes `source` with the weight of every layer in `layers` replaced by its
+// dequantized value under the original "<layer>.weight" name, every tensor in
+// `dtype` (F32, F16 or BF16), and config.json without quantization_config.
+// `layers` may be empty: a GPTQ checkpoint as source then becomes a plain
+// dequantized HF model.
+void write_fake_quant_checkpoint(const ModelSource& source, const std::map<std::string, QuantizedLinear>& layers,
+                                 const std::filesystem::path& out_dir, DType dtype = DType::F32);
+
+}  // namespace maca::io
