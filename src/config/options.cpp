@@ -18,7 +18,8 @@ void declare_run_options(Schema& s) {
          at_least(0)});
   s.add({"run.log_level", std::string("info"), "log verbosity",
          one_of({"trace", "debug", "info", "warn", "error", "off"})});
-  s.add({"run.dir", std::string(""), "directory for this run's outputs (config.resolved.yaml and, for eval, eval.json); empty: none"});
+  s.add({"run.dir", std::string(""), "directory for this run's outputs: config.resolved.yaml, and eval.json (eval) or gptq/, "
+         "fake_quant/, report.json (quantize); empty: none for eval, runs/quantize-<date>-<time> for quantize"});
 }
 
 void declare_model_options(Schema& s) {
@@ -61,7 +62,8 @@ void declare_calib_options(Schema& s) {
          one_of({"fixed", "maca"})});
   s.add({"calib.n_samples", std::int64_t{128}, "calibration sequences (maca crops: the token budget is "
                                                 "n_samples x the longest length)", in_range(1, 1 << 20)});
-  s.add({"calib.seq_len", std::int64_t{2048}, "tokens per calibration sequence (fixed sampler)", in_range(1, 1 << 20)});
+  s.add({"calib.seq_len", std::int64_t{2048}, "tokens per calibration sequence (fixed sampler); with the maca sampler it must equal the "
+                                               "longest of calib.maca.lengths", in_range(1, 1 << 20)});
   s.add({"calib.seed", std::int64_t{0}, "seed of the crop positions; the same seed gives the same set", at_least(0)});
   s.add({"calib.maca.mode", std::string("prefix"),
          "prefix: one pass over sequences of the longest length with position weights w(t); crops: separate crops "
@@ -94,7 +96,8 @@ void declare_quant_options(Schema& s) {
                },
                "2|3|4|8"}});
   s.add({"quant.group_size", std::int64_t{128},
-         "input columns sharing one scale/zero; -1: one per output row; must divide every layer's input size",
+         "input columns sharing one scale/zero; -1: one per output row; must divide every layer's input size "
+         "unless quant.partial_groups is set",
          Check{[](const Value& v) {
                  const auto g = std::get<std::int64_t>(v);
                  return g == -1 || g > 0 ? std::string() : fmt::format("group size {} is neither -1 nor positive", g);
