@@ -106,14 +106,7 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
     for (int64_t k = 0; k < cols; ++k)
       if (h.dead[k]) w[r * cols + k] = 0;
 
-  QuantizedLinear q;
-  q.rows = rows;
-  q.cols = cols;
-  q.bits = opt.bits;
-  q.group_size = opt.group_size;
-  q.sym = opt.sym;
-  q.act_order = opt.act_order;
-  q.static_groups = opt.static_groups;
+  QuantizedLinear q = new_result(rows, cols, opt, true);
   if (opt.act_order) {
     q.perm = act_order_perm(h);
   } else {

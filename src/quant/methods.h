@@ -14,6 +14,10 @@ namespace maca::quant {
 // W (host F32 [rows, cols], finite) as double; throws maca::Error naming the layer.
 std::vector<double> load_weight(const Tensor& W, const std::string& layer);
 
+// A result with the layer's shape and the grid settings of `opt` filled in
+// (act_order/static_groups too when `with_order`), ready for codes and scales.
+QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, bool with_order);
+
 // Round to nearest on the grid, params per group of the original W.
 QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string& layer);
 

@@ -26,6 +26,18 @@ const char* method_name(Method m) {
   return "?";
 }
 
+QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, bool with_order) {
+  QuantizedLinear q;
+  q.rows = rows;
+  q.cols = cols;
+  q.bits = opt.bits;
+  q.group_size = opt.group_size;
+  q.sym = opt.sym;
+  q.act_order = with_order && opt.act_order;
+  q.static_groups = with_order && opt.static_groups;
+  return q;
+}
+
 void validate(const QuantOptions& opt, int64_t cols, const std::string& layer) {
   if (opt.bits != 2 && opt.bits != 3 && opt.bits != 4 && opt.bits != 8)
     MACA_THROW(ConfigError, "quant.bits = {} is not supported; use 2, 3, 4 or 8", opt.bits);

@@ -11,12 +11,7 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
   const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   const Grid grid{opt.bits, opt.sym, opt.clip};
-  QuantizedLinear q;
-  q.rows = rows;
-  q.cols = cols;
-  q.bits = opt.bits;
-  q.group_size = opt.group_size;
-  q.sym = opt.sym;
+  QuantizedLinear q = new_result(rows, cols, opt, false);
   q.method = method_name(Method::Rtn);
   q.scales.resize(static_cast<size_t>(n_groups * rows));
   q.zeros.resize(q.scales.size());

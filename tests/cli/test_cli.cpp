@@ -10,32 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/run_maca.h"
+
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_maca(const std::string& args) {
-  const std::string cmd = std::string(MACA_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  EXPECT_NE(pipe, nullptr) << cmd;
-  Result r{-1, ""};
-  if (!pipe) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test_support::contains;
+using test_support::run_maca;
 
 TEST(Cli, TopLevelHelpListsCommands) {
-  const Result r = run_maca("--help");
+  const auto r = run_maca("--help");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "usage: maca <command>")) << r.output;
   EXPECT_TRUE(contains(r.output, "eval")) << r.output;
@@ -44,20 +27,20 @@ TEST(Cli, TopLevelHelpListsCommands) {
 }
 
 TEST(Cli, NoCommandIsAnErrorWithUsage) {
-  const Result r = run_maca("");
+  const auto r = run_maca("");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "usage: maca <command>")) << r.output;
 }
 
 TEST(Cli, Version) {
-  const Result r = run_maca("version");
+  const auto r = run_maca("version");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "maca 0.")) << r.output;
   EXPECT_EQ(run_maca("--version").output, r.output);
 }
 
 TEST(Cli, EvalHelpExplainsEveryOptionWithDefaults) {
-  const Result r = run_maca("eval --help");
+  const auto r = run_maca("eval --help");
   EXPECT_EQ(r.code, 0) << r.output;
   for (const char* s : {"usage: maca eval", "--config", "--set", "--model", "--data", "--ctx", "--max-windows",
                         "--log-level", "--device", "--threads", "eval.ctx = 2048", "model.path = smollm2-135m",
@@ -67,14 +50,14 @@ TEST(Cli, EvalHelpExplainsEveryOptionWithDefaults) {
 }
 
 TEST(Cli, InspectHelp) {
-  const Result r = run_maca("inspect --help");
+  const auto r = run_maca("inspect --help");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "usage: maca inspect [options] [PATH]")) << r.output;
   EXPECT_TRUE(contains(r.output, "--tensors")) << r.output;
 }
 
 TEST(Cli, UnknownCommandSuggestsClosest) {
-  const Result r = run_maca("evl");
+  const auto r = run_maca("evl");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "unknown command 'evl' (did you mean 'eval'?)")) << r.output;
   EXPECT_TRUE(contains(r.output, "eval, inspect, version")) << r.output;
@@ -82,14 +65,14 @@ TEST(Cli, UnknownCommandSuggestsClosest) {
 }
 
 TEST(Cli, BadSetKeySuggestsClosest) {
-  const Result r = run_maca("eval --set eval.ctxx=5");
+  const auto r = run_maca("eval --set eval.ctxx=5");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "unknown config key 'eval.ctxx' (--set eval.ctxx=5): did you mean 'eval.ctx'?"))
       << r.output;
 }
 
 TEST(Cli, BadValueNamesKeyAndFlag) {
-  Result r = run_maca("eval --ctx abc");
+  auto r = run_maca("eval --ctx abc");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "eval.ctx: expected an integer, got 'abc' (--ctx)")) << r.output;
   r = run_maca("eval --device gpu");
@@ -98,7 +81,7 @@ TEST(Cli, BadValueNamesKeyAndFlag) {
 }
 
 TEST(Cli, UnknownFlagSuggestsClosest) {
-  Result r = run_maca("eval --max-window 3");
+  auto r = run_maca("eval --max-window 3");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "did you mean '--max-windows'?")) << r.output;
   r = run_maca("eval --ctxx 3");
@@ -107,7 +90,7 @@ TEST(Cli, UnknownFlagSuggestsClosest) {
 }
 
 TEST(Cli, MissingConfigFile) {
-  const Result r = run_maca("eval -c /nonexistent/maca.yaml");
+  const auto r = run_maca("eval -c /nonexistent/maca.yaml");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "cannot read config file '/nonexistent/maca.yaml'")) << r.output;
 }
@@ -115,7 +98,7 @@ TEST(Cli, MissingConfigFile) {
 TEST(Cli, ExampleConfigIsValid) {
   // The config is resolved before the model is looked for: an error about the
   // model means the example file was accepted.
-  const Result r = run_maca(std::string("inspect -c ") + MACA_SOURCE_DIR +
+  const auto r = run_maca(std::string("inspect -c ") + MACA_SOURCE_DIR +
                             "/configs/eval-wikitext2.yaml --set model.path=/nonexistent/model.gguf");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "model '/nonexistent/model.gguf' not found")) << r.output;
@@ -123,7 +106,7 @@ TEST(Cli, ExampleConfigIsValid) {
 
 TEST(Cli, InspectGguf) {
   const std::string gguf = std::string(MACA_FIXTURES) + "/gguf/tiny_llama.gguf";
-  Result r = run_maca("inspect " + gguf);
+  auto r = run_maca("inspect " + gguf);
   EXPECT_EQ(r.code, 0) << r.output;
   for (const char* s : {"\"LlamaForCausalLM\"", "num_hidden_layers: 2", "tensors: 21", "parameters: 78144",
                         "tiny_llama.gguf ("})
@@ -135,14 +118,14 @@ TEST(Cli, InspectGguf) {
 }
 
 TEST(Cli, InspectHfDirectory) {
-  const Result r = run_maca(std::string("inspect ") + MACA_FIXTURES + "/model/llama");
+  const auto r = run_maca(std::string("inspect ") + MACA_FIXTURES + "/model/llama");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "model.safetensors (")) << r.output;
   EXPECT_TRUE(contains(r.output, "config.json (")) << r.output;
 }
 
 TEST(Cli, MissingModelSaysHowToFetchIt) {
-  const Result r = run_maca("inspect /nonexistent/model-dir");
+  const auto r = run_maca("inspect /nonexistent/model-dir");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "scripts/fetch_models.py")) << r.output;
 }
@@ -154,11 +137,11 @@ namespace {
 // End to end on the real small model (skips when absent): a short eval writes
 // the resolved config and a finite perplexity into run.dir.
 TEST(Cli, EvalOnTheRealModelWritesRunDir) {
-  const Result probe = run_maca("inspect smollm2-135m");
+  const auto probe = run_maca("inspect smollm2-135m");
   if (probe.code != 0) GTEST_SKIP() << "SmolLM2-135M not available: " << probe.output;
   const std::string dir = testing::TempDir() + "maca_cli_eval_run";
   std::filesystem::remove_all(dir);
-  const Result r = run_maca("eval --model smollm2-135m --ctx 64 --max-windows 2 --device cpu --set run.dir=" + dir);
+  const auto r = run_maca("eval --model smollm2-135m --ctx 64 --max-windows 2 --device cpu --set run.dir=" + dir);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "PPL ")) << r.output;
   std::ifstream in(dir + "/eval.json");
@@ -172,7 +155,7 @@ TEST(Cli, EvalOnTheRealModelWritesRunDir) {
 }
 
 TEST(Cli, EvalWithAMissingDataFileSaysWhereItLooked) {
-  const Result r = run_maca("eval --model smollm2-135m --data no/such/file.txt --device cpu");
+  const auto r = run_maca("eval --model smollm2-135m --data no/such/file.txt --device cpu");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "no/such/file.txt")) << r.output;
 }

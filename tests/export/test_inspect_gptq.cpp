@@ -10,37 +10,21 @@
 #include "gptq_test_util.h"
 #include "io/safetensors.h"
 
+#include "common/run_maca.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const fs::path kCheckpoint = fs::path(MACA_FIXTURES) / "gptq" / "llama";
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_maca(const std::string& args) {
-  const std::string cmd = std::string(MACA_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!pipe) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test_support::contains;
+using test_support::run_maca;
 
 class InspectGptq : public maca::test::TempDirTest {};
 
 TEST_F(InspectGptq, ListsAndChecksEveryLayer) {
-  const Result r = run_maca("inspect " + kCheckpoint.string());
+  const auto r = run_maca("inspect " + kCheckpoint.string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "gptq: 14 layers, 4-bit, group size 32, asym")) << r.output;
   EXPECT_TRUE(contains(r.output, "checkpoint_format gptq_v2")) << r.output;
@@ -51,7 +35,7 @@ TEST_F(InspectGptq, ListsAndChecksEveryLayer) {
 
 TEST_F(InspectGptq, RunDirectoryHoldingGptq) {
   fs::copy(kCheckpoint, dir_ / "gptq");
-  const Result r = run_maca("inspect " + dir_.string());
+  const auto r = run_maca("inspect " + dir_.string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "gptq check: all 14 layers ok")) << r.output;
 }
@@ -67,7 +51,7 @@ TEST_F(InspectGptq, DamagedLayerFailsWithItsName) {
   for (auto& [name, t] : tensors)
     if (name == layer + ".g_idx") t.data<int32_t>()[0] = 99;
   maca::io::write_safetensors(dir_ / "model.safetensors", tensors);
-  const Result r = run_maca("inspect " + dir_.string());
+  const auto r = run_maca("inspect " + dir_.string());
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, layer + " FAILED")) << r.output;
   EXPECT_TRUE(contains(r.output, "gptq check: 1 of 14 layers FAILED, first: " + layer)) << r.output;
