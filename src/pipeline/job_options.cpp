@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fmt/chrono.h>
+#include <fmt/ranges.h>
 
 #include "config/search.h"
 #include "core/error.h"
@@ -88,6 +89,14 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
     quant::validate(o.block.quant, shape.second, layer);
     if (o.export_gptq) check_packable(layer, shape.first, shape.second, o.block.quant.bits);
   }
+
+  bool any_quantized = false;
+  for (int b = 0; b < spec.n_layers && !any_quantized; ++b)
+    for (const auto& [suffix, shape] : linear_shapes(spec))
+      any_quantized = any_quantized || !matches_any(fmt::format("model.layers.{}.{}", b, suffix), o.block.skip);
+  if (!any_quantized)
+    MACA_THROW(ConfigError, "quant.skip: the patterns [{}] keep every layer in full precision; nothing to quantize",
+               fmt::join(o.block.skip, ", "));
 
   if (o.block.quant.method != quant::Method::Rtn) {
     o.sampler = read_sampler(cfg);

@@ -127,7 +127,8 @@ TEST_F(QuantizeJob, BadOptionsFailBeforeAnyWork) {
   EXPECT_THROW(run_quantize(cfg("c", {"calib.data=" + (dir_ / "missing.jsonl").string()})), Error);
   EXPECT_THROW(run_quantize(cfg("d", {"calib.sampler=maca", "calib.maca.lengths=64,32"})), ConfigError);
   EXPECT_THROW(run_quantize(cfg("e", {"eval.quantized=true", "export.fake_quant=false"})), ConfigError);
-  for (const char* run : {"b", "c", "d", "e"}) EXPECT_FALSE(fs::exists(dir_ / run)) << run;
+  EXPECT_THROW(run_quantize(cfg("f", {"quant.skip=model.layers.*"})), ConfigError);
+  for (const char* run : {"b", "c", "d", "e", "f"}) EXPECT_FALSE(fs::exists(dir_ / run)) << run;
 }
 
 }  // namespace
