@@ -16,7 +16,9 @@ TEST(Recipes, EveryConfigResolves) {
     if (e.path().extension() != ".yaml") continue;
     SCOPED_TRACE(e.path().string());
     const config::Config cfg = config::resolve(config::builtin_schema(), e.path(), {});
-    if (e.path().filename() != "eval-wikitext2.yaml") EXPECT_NE(cfg.source("quant.method"), "default");
+    if (e.path().filename() != "eval-wikitext2.yaml") {
+      EXPECT_NE(cfg.source("quant.method"), "default");
+    }
     ++n;
   }
   EXPECT_GE(n, 8);
