@@ -8,6 +8,7 @@
 #
 #   bench/quality_table.sh OUT MODEL "w3g128 w2g64 w4g128" "0 1 2" N_SAMPLES MAX_WINDOWS [METHODS]
 #   e.g. bench/quality_table.sh runs/quality smollm2-135m "w3g128" "0" 16 8
+# Group sizes that do not divide a layer (SmolLM2: 576 at g128) use quant.partial_groups.
 #
 # Runs that already have a report.json are skipped, so the script can be
 # re-run after an interruption.
