@@ -10,6 +10,7 @@
 #include "config/schema.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/comm.h"
 
 namespace maca::cli {
 namespace {
@@ -58,17 +59,31 @@ int dispatch(int argc, char** argv) {
 std::vector<Command> all_commands() { return {quantize_command(), eval_command(), inspect_command(), version_command()}; }
 
 int run(int argc, char** argv) {
-  init_logging(0, "info");
+  int code = 0;
   try {
-    return dispatch(argc, argv);
+    dist::init_world(&argc, &argv);
+    init_logging(dist::world().rank(), "info");
+    code = dispatch(argc, argv);
+  } catch (const Stopped& e) {
+    spdlog::warn("{}", e.what());
+    code = kStoppedExitCode;
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
-    return 1;
+    code = 1;
   } catch (const std::exception& e) {
     const std::string what = e.what();
     spdlog::critical("{}{}", what.starts_with("internal error") ? "" : "internal error: ", what);
-    return 2;
+    code = 2;
   }
+  // A rank that failed alone would leave the others waiting in a collective:
+  // end them all (the launcher reports the abort; our message names the rank).
+  if (code != 0 && code != kStoppedExitCode && dist::world().size() > 1) {
+    spdlog::error("rank {} of {} failed; aborting the whole job", dist::world().rank(), dist::world().size());
+    spdlog::default_logger()->flush();
+    dist::world().abort(code);
+  }
+  dist::finalize_world();
+  return code;
 }
 
 }  // namespace maca::cli

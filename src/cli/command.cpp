@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
 #include "config/options.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/comm.h"
 
 namespace maca::cli {
 namespace {
@@ -135,7 +137,9 @@ int run_command(const Command& command, const std::vector<std::string>& args) {
     return 0;
   }
   const config::Config cfg = resolve(command, vm);
-  spdlog::set_level(spdlog::level::from_str(cfg.get_string("run.log_level")));
+  // Rank 0 speaks for the job; the other ranks report warnings and errors.
+  const auto level = spdlog::level::from_str(cfg.get_string("run.log_level"));
+  spdlog::set_level(dist::world().rank() == 0 ? level : std::max(level, spdlog::level::warn));
   std::string yaml = cfg.to_yaml();
   while (!yaml.empty() && yaml.back() == '\n') yaml.pop_back();
   spdlog::log(command.logs_config ? spdlog::level::info : spdlog::level::debug, "maca {}: resolved config:\n{}",

@@ -16,6 +16,12 @@ void declare_run_options(Schema& s) {
                "cpu|cuda|cuda:N|auto"}});
   s.add({"run.threads", std::int64_t{0}, "CPU threads for BLAS/OpenMP; 0 keeps the library default (all cores)",
          at_least(0)});
+  s.add({"run.partition", std::string("rows"), "how ranks share the rounding of a layer group: rows (every rank "
+         "rounds a contiguous row slice of every layer) or owner (whole layers per rank, balanced by cost)",
+         one_of({"rows", "owner"})});
+  s.add({"run.resume", true, "quantize: continue from the checkpoint in run.dir when it holds finished blocks "
+         "(refused with the reason when the config, model, calibration set or rank count differ); false: refuse to "
+         "reuse a run directory that holds a checkpoint"});
   s.add({"run.log_level", std::string("info"), "log verbosity",
          one_of({"trace", "debug", "info", "warn", "error", "off"})});
   s.add({"run.dir", std::string(""), "directory for this run's outputs: config.resolved.yaml, and eval.json (eval) or gptq/, "

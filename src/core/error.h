@@ -31,6 +31,15 @@ class ConfigError : public Error {
   using Error::Error;
 };
 
+// The job stopped on request (SIGUSR1/SIGTERM, e.g. a Slurm time limit) after
+// committing its last checkpoint; rerunning the same command resumes. Exit
+// code kStoppedExitCode (EX_TEMPFAIL), which slurm/quantize.sbatch requeues on.
+class Stopped : public Error {
+ public:
+  using Error::Error;
+};
+inline constexpr int kStoppedExitCode = 75;
+
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& msg);
 
 }  // namespace maca

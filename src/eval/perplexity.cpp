@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "dist/partition.h"
 
 namespace maca::eval {
 
@@ -16,14 +17,17 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
   MACA_CHECK(available > 0, "the evaluation stream has {} tokens, fewer than one window of eval.ctx = {}; use a "
              "larger text or a smaller --ctx", ids.size(), opt.ctx);
   const int64_t windows = opt.max_windows > 0 ? std::min(available, opt.max_windows) : available;
+  const int ranks = opt.comm ? opt.comm->size() : 1;
+  const dist::RowRange mine = dist::split_rows(windows, ranks)[static_cast<size_t>(opt.comm ? opt.comm->rank() : 0)];
   const int64_t hidden = model.spec().hidden;
   const int64_t window_bytes = opt.ctx * hidden * static_cast<int64_t>(sizeof(float));
-  const int64_t per_chunk = std::clamp<int64_t>(opt.hidden_budget_bytes / window_bytes, 1, windows);
+  const int64_t per_chunk = std::clamp<int64_t>(opt.hidden_budget_bytes / window_bytes, 1, std::max<int64_t>(1, mine.size()));
   const int64_t per_batch = std::clamp<int64_t>(opt.batch_tokens / opt.ctx, 1, per_chunk);
   const int n_blocks = static_cast<int>(model.spec().n_layers);
 
   spdlog::info("perplexity: {} windows of {} tokens ({} of the stream's {} tokens), {} window(s) per chunk, {} per "
-               "forward call", windows, opt.ctx, windows * opt.ctx, ids.size(), per_chunk, per_batch);
+               "forward call{}", windows, opt.ctx, windows * opt.ctx, ids.size(), per_chunk, per_batch,
+               ranks > 1 ? fmt::format(", {} ranks ({} windows on rank 0)", ranks, mine.size()) : "");
   // Progress in units of one window through one block; a window's lm_head +
   // NLL counts as many units as its weight count is of a block's (it is 30
   // blocks' worth for gemma-3's 262k vocabulary), so the ETA holds across phases.
@@ -32,11 +36,11 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
   const int64_t block_params = s.hidden * (2 * q + 2 * kv) + 3 * s.hidden * s.intermediate;
   const int64_t head_units = std::max<int64_t>(1, s.hidden * s.vocab / std::max<int64_t>(1, block_params));
   Timer timer;
-  Progress progress("eval", windows * (n_blocks + head_units), "window-blocks");
+  Progress progress("eval", mine.size() * (n_blocks + head_units), "window-blocks");
   double nll_sum = 0;
   std::vector<double> nll(static_cast<size_t>(opt.ctx - 1));
-  for (int64_t c0 = 0; c0 < windows; c0 += per_chunk) {
-    const int64_t nc = std::min(per_chunk, windows - c0);
+  for (int64_t c0 = mine.begin; c0 < mine.end; c0 += per_chunk) {
+    const int64_t nc = std::min(per_chunk, mine.end - c0);
     const auto chunk_ids = ids.subspan(static_cast<size_t>(c0 * opt.ctx), static_cast<size_t>(nc * opt.ctx));
     Tensor h = model.embed(chunk_ids);
     for (int b = 0; b < n_blocks; ++b) {
@@ -57,6 +61,7 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
     }
   }
   progress.finish();
+  if (opt.comm) opt.comm->allreduce_sum(std::span<double>(&nll_sum, 1));
 
   PerplexityResult r;
   r.stream_tokens = static_cast<int64_t>(ids.size());

@@ -6,11 +6,15 @@
 // for the hidden states) goes through block 0, then block 1, ... so each
 // block's weights are loaded once per chunk and only one block is resident,
 // as in the quantization pipeline.
+//
+// With several ranks each evaluates a contiguous share of the windows and the
+// NLL sums are all-reduced; every rank returns the same result.
 #pragma once
 
 #include <cstdint>
 #include <span>
 
+#include "dist/comm.h"
 #include "model/model.h"
 
 namespace maca::config {
@@ -24,6 +28,7 @@ struct PerplexityOptions {
   int64_t max_windows = 0;                   // 0 = every full window of the stream
   int64_t batch_tokens = 8192;               // tokens per forward call (bounds activation memory)
   int64_t hidden_budget_bytes = 4LL << 30;   // hidden states of the windows kept across blocks
+  dist::Comm* comm = nullptr;                // ranks sharing the windows; nullptr: this process alone
 };
 
 struct PerplexityResult {

@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "dist/partition.h"
+#include "pipeline/layer_exchange.h"
 
 namespace maca::pipeline {
 namespace {
@@ -22,14 +24,6 @@ size_t gi(LinearGroup g) { return static_cast<size_t>(g); }
 
 bool needs_hessian(quant::Method m) { return m != quant::Method::Rtn; }
 bool needs_fp_stream(quant::Method m) { return m == quant::Method::Gptaq; }
-
-// A copy of the linear weights, so the full-precision stream keeps running on
-// the original block while `w` is overwritten with quantized values.
-model::BlockWeights clone_linears(const model::BlockWeights& w) {
-  model::BlockWeights fp = w;
-  for (Tensor* t : {&fp.q, &fp.k, &fp.v, &fp.o, &fp.gate, &fp.up, &fp.down}) *t = t->clone();
-  return fp;
-}
 
 class BlockRun {
  public:
@@ -59,35 +53,36 @@ class BlockRun {
   // Rounds every non-skipped layer of group g and writes the dequantized
   // weights back into the block.
   void round_group(LinearGroup g) {
-    Tensor h, d;
-    if (needs_hessian(opt_.quant.method)) {
-      const auto& a = accs_[gi(g)];
-      MACA_ASSERT(a != nullptr, "block {} group {}: no calibration rows were captured", b_,
-                  model::linear_group_name(g));
-      Timer t;
-      h = a->finalize_h();
-      if (needs_fp_stream(opt_.quant.method)) d = a->finalize_d();
-      stats_.hessian_s += t.seconds();
-      accs_[gi(g)].reset();  // free the raw sums before rounding
-    }
+    std::vector<const BlockLayer*> todo;
     for (const BlockLayer& layer : layers_) {
       if (layer.group != g) continue;
-      LayerRecord rec{.name = layer.name, .rows = layer.weight->dim(0), .cols = layer.weight->dim(1)};
       if (matches_any(layer.name, opt_.skip)) {
-        rec.skipped = true;
-        stats_.layers.push_back(rec);
+        stats_.layers.push_back(
+            {.name = layer.name, .rows = layer.weight->dim(0), .cols = layer.weight->dim(1), .skipped = true});
         continue;
       }
+      todo.push_back(&layer);
+    }
+    Tensor h, d;
+    if (needs_hessian(opt_.quant.method)) finalize_statistics(g, h, d);
+    // Phase 1: this rank's share; phase 2: exchange, so that in owner mode
+    // the ranks round their layers at the same time.
+    const std::vector<int> owner = owners(todo);
+    std::vector<QuantizedLinear> mine(todo.size());
+    std::vector<double> seconds(todo.size(), 0.0);
+    for (size_t i = 0; i < todo.size(); ++i) {
       Timer t;
-      QuantizedLinear ql = quant::quantize_linear(*layer.weight, h.defined() ? &h : nullptr,
-                                                  d.defined() ? &d : nullptr, opt_.quant, layer.name);
+      mine[i] = round_share(*todo[i], owner[i], h.defined() ? &h : nullptr, d.defined() ? &d : nullptr);
+      seconds[i] = t.seconds();
+      stats_.round_s += seconds[i];
+    }
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const BlockLayer& layer = *todo[i];
+      QuantizedLinear ql = gather(std::move(mine[i]), owner[i]);
       const std::vector<float> deq = ql.dequantize();
       std::memcpy(layer.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
-      rec.seconds = t.seconds();
-      rec.loss = ql.loss;
-      rec.damp = ql.damp;
-      rec.alpha = ql.alpha;
-      stats_.round_s += rec.seconds;
+      const LayerRecord rec{.name = layer.name, .rows = ql.rows, .cols = ql.cols, .loss = ql.loss,
+                            .damp = ql.damp, .alpha = ql.alpha, .seconds = seconds[i]};
       spdlog::debug("{}: {}x{} loss {:.4g} damp {:g} in {}", layer.name, rec.rows, rec.cols, rec.loss, rec.damp,
                     format_duration(rec.seconds));
       stats_.layers.push_back(rec);
@@ -100,13 +95,15 @@ class BlockRun {
     if (!needs_hessian(opt_.quant.method)) {
       for (LinearGroup g : kGroups) round_group(g);
       forward_outputs(batches);
+    } else if (batches.empty()) {
+      for (LinearGroup g : kGroups) round_group(g);  // no rows here, but every collective of the group order
     } else if (batches.size() == 1 && opt_.true_sequential) {
       run_fused(batches.front());
     } else {
       run_staged(batches);
       forward_outputs(batches);
     }
-    stats_.forward_s = total.seconds() - stats_.hessian_s - stats_.round_s;
+    stats_.forward_s = total.seconds() - stats_.hessian_s - stats_.round_s - stats_.comm_s;
     return stats_;
   }
 
@@ -176,6 +173,72 @@ class BlockRun {
     }
   }
 
+  int ranks() const { return opt_.comm ? opt_.comm->size() : 1; }
+  int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
+
+  // Sums the group's raw statistics over the ranks and finalizes H (and D).
+  void finalize_statistics(LinearGroup g, Tensor& h, Tensor& d) {
+    const auto first = std::find_if(layers_.begin(), layers_.end(), [&](const BlockLayer& l) { return l.group == g; });
+    hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
+    if (ranks() > 1) {
+      Timer t;
+      const auto nn = static_cast<size_t>(a.n() * a.n());
+      const bool with_d = needs_fp_stream(opt_.quant.method);
+      if (opt_.precision == hessian::Precision::F64) {
+        opt_.comm->allreduce_sum(std::span<double>(static_cast<double*>(a.raw_h()), nn));
+        if (with_d) opt_.comm->allreduce_sum(std::span<double>(static_cast<double*>(a.raw_d()), nn));
+      } else {
+        opt_.comm->allreduce_sum(std::span<float>(static_cast<float*>(a.raw_h()), nn));
+        if (with_d) opt_.comm->allreduce_sum(std::span<float>(static_cast<float*>(a.raw_d()), nn));
+      }
+      double w = a.sum_weight();
+      opt_.comm->allreduce_sum(std::span<double>(&w, 1));
+      a.set_sum_weight(w);
+      stats_.comm_s += t.seconds();
+    }
+    MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights are "
+               "zero); check calib.n_samples and the MaCa weights", b_, model::linear_group_name(g));
+    Timer t;
+    h = a.finalize_h();
+    if (needs_fp_stream(opt_.quant.method)) d = a.finalize_d();
+    stats_.hessian_s += t.seconds();
+    accs_[gi(g)].reset();  // free the raw sums before rounding
+  }
+
+  // Owner of each layer in owner mode (by cost rows·cols²); -1 in row mode.
+  std::vector<int> owners(const std::vector<const BlockLayer*>& todo) const {
+    if (opt_.partition == Partition::Rows || ranks() == 1) return std::vector<int>(todo.size(), -1);
+    std::vector<double> cost;
+    for (const BlockLayer* l : todo) {
+      const auto c = static_cast<double>(l->weight->dim(1));
+      cost.push_back(static_cast<double>(l->weight->dim(0)) * c * c);
+    }
+    return dist::assign_owners(cost, ranks());
+  }
+
+  // What this rank rounds of `layer`: its row slice, or the whole layer when
+  // it owns it (owner >= 0), or nothing.
+  QuantizedLinear round_share(const BlockLayer& layer, int owner, const Tensor* h, const Tensor* d) const {
+    if (owner >= 0) return owner == rank() ? quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name)
+                                           : QuantizedLinear{};
+    const dist::RowRange r = dist::split_rows(layer.weight->dim(0), ranks())[static_cast<size_t>(rank())];
+    if (r.size() == 0) return {};
+    if (r.size() == layer.weight->dim(0)) return quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name);
+    return quant::quantize_linear(layer.weight->slice_rows(r.begin, r.end), h, d, opt_.quant, layer.name);
+  }
+
+  // The whole layer on every rank.
+  QuantizedLinear gather(QuantizedLinear mine, int owner) {
+    if (ranks() == 1) return mine;
+    Timer t;
+    const std::vector<std::vector<uint8_t>> all = opt_.comm->allgather(pack_layer(mine));
+    stats_.comm_s += t.seconds();
+    if (owner >= 0) return unpack_layer(all[static_cast<size_t>(owner)]);
+    std::vector<QuantizedLinear> slices;
+    for (const auto& bytes : all) slices.push_back(unpack_layer(bytes));
+    return join_row_slices(slices);
+  }
+
   const model::Model& model_;
   int b_;
   model::BlockWeights& w_;
@@ -188,6 +251,12 @@ class BlockRun {
 };
 
 }  // namespace
+
+model::BlockWeights clone_linears(const model::BlockWeights& w) {
+  model::BlockWeights fp = w;
+  for (Tensor* t : {&fp.q, &fp.k, &fp.v, &fp.o, &fp.gate, &fp.up, &fp.down}) *t = t->clone();
+  return fp;
+}
 
 std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block) {
   const std::string p = fmt::format("model.layers.{}.", block);

@@ -10,6 +10,15 @@
 // forward per stream (the capture rounds the group before the forward reads
 // its weights); with several batches each group re-runs the batches up to its
 // input, trading time for a memory bound.
+//
+// With several ranks (opt.comm), each rank forwards its own calibration
+// sequences; the group's raw sums are all-reduced before H is finalized, so
+// every rank holds the same H. Rounding is then split: by rows (every rank
+// rounds a contiguous row slice of every layer; slices are all-gathered) or by
+// owner (whole layers per rank, balanced by cost, then all-gathered). Every
+// rank ends the block with the same quantized weights. The collective calls
+// follow the group order only, so a rank without calibration rows still takes
+// part.
 #pragma once
 
 #include <map>
@@ -17,6 +26,7 @@
 #include <vector>
 
 #include "core/quantized.h"
+#include "dist/comm.h"
 #include "hessian/accumulator.h"
 #include "model/model.h"
 #include "pipeline/calib_batches.h"
@@ -24,8 +34,13 @@
 
 namespace maca::pipeline {
 
+// How the rounding of a group is divided between ranks.
+enum class Partition { Rows, Owner };
+
 struct BlockOptions {
   quant::QuantOptions quant;
+  dist::Comm* comm = nullptr;  // nullptr: this process alone
+  Partition partition = Partition::Rows;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;
   std::vector<std::string> skip;  // layer-name glob patterns kept in full precision
@@ -38,6 +53,10 @@ struct BlockLayer {
   Tensor* weight;
 };
 std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block);
+
+// A copy of the linear weights, so the full-precision stream keeps running on
+// the original block while `w` is overwritten with quantized values.
+model::BlockWeights clone_linears(const model::BlockWeights& w);
 
 // True when `name` matches one of the glob patterns (* and ?).
 bool matches_any(const std::string& name, const std::vector<std::string>& patterns);
@@ -52,6 +71,7 @@ struct LayerRecord {
 
 struct BlockStats {
   double forward_s = 0, hessian_s = 0, round_s = 0;
+  double comm_s = 0;  // all-reduce of the statistics and all-gather of the rounded layers
   std::vector<LayerRecord> layers;
 };
 

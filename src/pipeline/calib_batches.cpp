@@ -1,5 +1,7 @@
 #include "pipeline/calib_batches.h"
 
+#include "dist/partition.h"
+
 namespace maca::pipeline {
 
 std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,
@@ -29,6 +31,18 @@ std::vector<CalibBatch> make_calib_batches(const model::Model& model, const cali
   }
   close_batch();
   return batches;
+}
+
+calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks) {
+  if (ranks == 1) return set;
+  std::vector<int64_t> lengths;
+  for (const auto& s : set.sequences) lengths.push_back(static_cast<int64_t>(s.tokens.size()));
+  const std::vector<int> owner = dist::shard_by_tokens(lengths, ranks);
+  calib::CalibSet out;
+  out.position_weight = set.position_weight;
+  for (size_t s = 0; s < set.sequences.size(); ++s)
+    if (owner[s] == rank) out.sequences.push_back(set.sequences[s]);
+  return out;
 }
 
 int64_t activation_bytes(const std::vector<CalibBatch>& batches) {

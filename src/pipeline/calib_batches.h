@@ -22,6 +22,11 @@ struct CalibBatch {
   Tensor fp;                      // [tokens, hidden] or undefined (symmetric methods)
 };
 
+// The sequences of `set` that rank `rank` of `ranks` forwards, balanced by
+// token count (dist::shard_by_tokens); row weights are unchanged, so the
+// all-reduced statistics equal those of the whole set.
+calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks);
+
 // Embeds every sequence (the block-0 input). `with_fp` also keeps the
 // full-precision stream. Sequences are never split across batches.
 std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,

@@ -75,6 +75,8 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
   o.block.precision = cfg.get_string("quant.hessian_precision") == "f64" ? hessian::Precision::F64
                                                                           : hessian::Precision::F32;
   o.block.skip = cfg.get_string_list("quant.skip");
+  o.block.partition = cfg.get_string("run.partition") == "owner" ? Partition::Owner : Partition::Rows;
+  o.resume = cfg.get_bool("run.resume");
   o.export_gptq = cfg.get_bool("export.gptq");
   o.export_fake_quant = cfg.get_bool("export.fake_quant");
   o.eval_fp = cfg.get_bool("eval.fp");

@@ -21,6 +21,7 @@ struct JobOptions {
   std::string calib_format;
   int64_t batch_tokens = 0;
   std::filesystem::path run_dir;
+  bool resume = true;
   bool export_gptq = true, export_fake_quant = true;
   bool eval_fp = true, eval_quantized = true;
 };

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,11 +19,15 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
+#include "dist/comm.h"
+#include "dist/partition.h"
 #include "eval/perplexity.h"
-#include "io/gptq_export.h"
 #include "io/model_source.h"
 #include "pipeline/calib_batches.h"
+#include "pipeline/export_run.h"
 #include "pipeline/job_options.h"
+#include "pipeline/run_checkpoint.h"
+#include "pipeline/stop_request.h"
 #include "tokenizer/tokenizer.h"
 
 namespace maca::pipeline {
@@ -47,11 +54,32 @@ void write_atomic(const std::filesystem::path& path, const std::string& text) {
   if (ec) MACA_THROW(FileError, "cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
 }
 
-void prepare_run_dir(const std::filesystem::path& dir, const config::Config& cfg) {
+// Rank 0's run directory for every rank (the default name carries the start
+// time, which ranks may see differently).
+std::filesystem::path agreed_run_dir(dist::Comm& comm, const std::filesystem::path& mine) {
+  const std::string s = mine.string();
+  std::vector<uint8_t> bytes(s.begin(), s.end());
+  comm.broadcast(bytes, 0);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void create_run_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) MACA_THROW(FileError, "cannot create run directory '{}': {}", dir.string(), ec.message());
-  write_atomic(dir / "config.resolved.yaml", cfg.to_yaml());
+}
+
+// The fingerprint's view of the calibration set: every token and row weight.
+std::string calibration_hash(const calib::CalibSet& set) {
+  std::vector<int32_t> tokens;
+  std::vector<float> weights;
+  for (size_t s = 0; s < set.sequences.size(); ++s) {
+    const auto& seq = set.sequences[s].tokens;
+    tokens.insert(tokens.end(), seq.begin(), seq.end());
+    for (int64_t t = 0; t < static_cast<int64_t>(seq.size()); ++t)
+      weights.push_back(static_cast<float>(set.row_weight(s, t)));
+  }
+  return checkpoint::hash_calibration(tokens, weights);
 }
 
 json layer_json(const LayerRecord& r) {
@@ -73,6 +101,77 @@ eval::PerplexityResult evaluate(const config::Config& cfg, const std::string& mo
   return eval::run_perplexity(c);
 }
 
+// Rank count, traffic and every rank's peak RSS (a collective call).
+json distribution_json(dist::Comm& comm, const std::string& partition) {
+  const int64_t rss = peak_rss_bytes();
+  const auto* p = reinterpret_cast<const uint8_t*>(&rss);
+  json per_rank = json::array();
+  for (const auto& bytes : comm.allgather(std::span<const uint8_t>(p, sizeof rss))) {
+    int64_t v = 0;
+    std::memcpy(&v, bytes.data(), sizeof v);
+    per_rank.push_back(v);
+  }
+  const dist::CommStats& st = comm.stats();
+  return {{"ranks", comm.size()}, {"backend", comm.name()}, {"partition", partition},
+          {"peak_rss_bytes_per_rank", per_rank}, {"allreduce_bytes", st.allreduce_bytes},
+          {"allreduce_s", st.allreduce_s}, {"allgather_bytes_rank0", st.allgather_bytes},
+          {"allgather_s_rank0", st.allgather_s}};
+}
+
+// Writes the checkpoint's rounded layers into the block and moves every
+// batch's streams through it, exactly as quantize_block left them: the
+// quantized stream through the rounded block, the full-precision one through
+// the block as loaded.
+void advance_through(const model::Model& model, int b, model::BlockWeights& w,
+                     const checkpoint::BlockCheckpoint& block, std::vector<CalibBatch>& batches) {
+  const bool any_fp = std::any_of(batches.begin(), batches.end(), [](const CalibBatch& c) { return c.fp.defined(); });
+  const model::BlockWeights original = any_fp ? clone_linears(w) : model::BlockWeights{};
+  for (const BlockLayer& slot : block_layers(w, b)) {
+    const auto it = std::find_if(block.layers.begin(), block.layers.end(),
+                                 [&](const auto& l) { return l.first == slot.name; });
+    if (it == block.layers.end()) continue;  // kept in full precision
+    MACA_CHECK(it->second.rows == slot.weight->dim(0) && it->second.cols == slot.weight->dim(1),
+               "checkpoint block {}: layer {} is {}x{}, the model's is {}x{}", b, slot.name, it->second.rows,
+               it->second.cols, slot.weight->dim(0), slot.weight->dim(1));
+    const std::vector<float> deq = it->second.dequantize();
+    std::memcpy(slot.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
+  }
+  for (CalibBatch& batch : batches) {
+    if (batch.fp.defined()) model.forward_block(original, b, batch.fp, batch.seq_lens);
+    model.forward_block(w, b, batch.q, batch.seq_lens);
+  }
+}
+
+checkpoint::BlockCheckpoint to_checkpoint(int b, const BlockStats& st, std::map<std::string, QuantizedLinear> layers) {
+  checkpoint::BlockCheckpoint ck;
+  ck.block = b;
+  json records = json::array();
+  double loss = 0;
+  for (const LayerRecord& r : st.layers) {
+    records.push_back(layer_json(r));
+    loss += r.loss;
+    if (r.skipped) {
+      ck.skipped.push_back(r.name);
+    } else {
+      auto node = layers.extract(r.name);
+      MACA_ASSERT(!node.empty(), "block {}: layer {} was rounded but not returned", b, r.name);
+      ck.layers.emplace_back(r.name, std::move(node.mapped()));
+    }
+  }
+  ck.stats = {{"block", {{"block", b}, {"forward_s", st.forward_s}, {"hessian_s", st.hessian_s},
+                         {"round_s", st.round_s}, {"comm_s", st.comm_s}, {"loss", loss}}},
+              {"layers", records}};
+  return ck;
+}
+
+// Test hook: MACA_FAULT_RANK_THROW="<rank>:<block>" makes that rank fail when
+// it reaches that block, to check that one failing rank ends the whole job.
+void fail_if_injected(int rank, int b) {
+  const char* spec = std::getenv("MACA_FAULT_RANK_THROW");
+  if (spec != nullptr && fmt::format("{}:{}", rank, b) == spec)
+    MACA_THROW(Error, "injected failure on rank {} at block {} (MACA_FAULT_RANK_THROW)", rank, b);
+}
+
 }  // namespace
 
 std::filesystem::path run_quantize(const config::Config& cfg) {
@@ -80,14 +179,18 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
   json stages = json::object();
   const std::string dev = cfg.get_string("run.device");
   const Device device = dev == "auto" ? Device::cpu() : backend::parse_device(dev);
-  const auto ctx = backend::Context::create(device, static_cast<int>(cfg.get_int("run.threads")));
+  dist::Comm& comm = dist::world();
+  const auto ctx = backend::Context::create(
+      device, dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
 
   // Everything that can be checked is checked before any work.
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto source = io::open_model(model_path);
   const model::Model model(*source, *ctx);
-  const JobOptions opt = read_job_options(cfg, model.spec());
-  prepare_run_dir(opt.run_dir, cfg);
+  JobOptions opt = read_job_options(cfg, model.spec());
+  opt.block.comm = &comm;
+  opt.run_dir = agreed_run_dir(comm, opt.run_dir);
+  install_stop_handlers();
   spdlog::info("quantize {} ({} blocks) with {} {}-bit group {} {} into {}", model_path.string(),
                model.spec().n_layers, quant::method_name(opt.block.quant.method), opt.block.quant.bits,
                opt.block.quant.group_size, opt.block.quant.sym ? "sym" : "asym", opt.run_dir.string());
@@ -110,36 +213,66 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
                   {"sequences", summary.sequences},  {"tokens", summary.tokens},
                   {"head_mass_fraction", summary.head_mass_fraction}, {"summary", calib::to_string(summary)}};
   }
+
+  // The run directory: resume what a killed run left when it is the same job,
+  // refuse when it is not (before anything there changes).
+  const checkpoint::Fingerprint fingerprint =
+      checkpoint::make_fingerprint(cfg, source->files(), calibration_hash(set), comm.size());
+  if (comm.rank() == 0) create_run_dir(opt.run_dir);
+  RunCheckpoint ck = RunCheckpoint::open(opt.run_dir, fingerprint, opt.resume, comm);
+  if (comm.rank() == 0) write_atomic(opt.run_dir / "config.resolved.yaml", cfg.to_yaml());
+
+  set = local_shard(set, comm.rank(), comm.size());
+  if (comm.size() > 1)
+    spdlog::info("{} ranks; rank 0 forwards {} sequences, {} tokens", comm.size(), set.sequences.size(),
+                 set.total_tokens());
   std::vector<CalibBatch> batches = make_calib_batches(model, set, opt.batch_tokens,
                                                        opt.block.quant.method == quant::Method::Gptaq);
   stages["calibration_s"] = t.seconds();
   if (!batches.empty())
     spdlog::info("calibration activations: {} batch(es), {:.2f} GiB", batches.size(), gib(activation_bytes(batches)));
 
-  // The block loop.
-  std::map<std::string, QuantizedLinear> layers;
+  // The block loop: finished blocks come from the checkpoint (their rounded
+  // weights advance the activations), the others are quantized and committed.
   json layer_records = json::array(), block_records = json::array();
-  Progress progress("quantize", model.spec().n_layers, "blocks");
-  double forward_s = 0, hessian_s = 0, round_s = 0, load_s = 0;
+  Progress progress("quantize", model.spec().n_layers - ck.finished(), "blocks");
+  double forward_s = 0, hessian_s = 0, round_s = 0, load_s = 0, comm_s = 0, checkpoint_s = 0;
+  const int resumed = ck.finished();
   for (int b = 0; b < model.spec().n_layers; ++b) {
     Timer load;
     model::BlockWeights w = model.load_block(b);
     load_s += load.seconds();
-    const BlockStats st = quantize_block(model, b, w, batches, opt.block, layers);
-    double loss = 0;
-    for (const auto& r : st.layers) {
-      layer_records.push_back(layer_json(r));
-      loss += r.loss;
+    checkpoint::BlockCheckpoint block;
+    if (b < resumed) {
+      Timer replay;
+      block = ck.load(b);
+      advance_through(model, b, w, block, batches);
+      spdlog::info("block {}/{}: from the checkpoint, activations advanced in {}", b + 1, model.spec().n_layers,
+                   format_duration(replay.seconds()));
+    } else {
+      fail_if_injected(comm.rank(), b);
+      std::map<std::string, QuantizedLinear> layers;
+      const BlockStats st = quantize_block(model, b, w, batches, opt.block, layers);
+      block = to_checkpoint(b, st, std::move(layers));
+      Timer save;
+      ck.commit(block, comm);
+      checkpoint_s += save.seconds();
+      forward_s += st.forward_s;
+      hessian_s += st.hessian_s;
+      round_s += st.round_s;
+      comm_s += st.comm_s;
+      spdlog::info("block {}/{}: loss {:.4g} | forward {} hessian {} round {}{} checkpoint {} | peak RSS {:.2f} GiB",
+                   b + 1, model.spec().n_layers, block.stats["block"]["loss"].get<double>(),
+                   format_duration(st.forward_s), format_duration(st.hessian_s), format_duration(st.round_s),
+                   comm.size() > 1 ? " comm " + format_duration(st.comm_s) : "", format_duration(save.seconds()),
+                   gib(peak_rss_bytes()));
+      progress.advance();
     }
-    block_records.push_back({{"block", b}, {"forward_s", st.forward_s}, {"hessian_s", st.hessian_s},
-                             {"round_s", st.round_s}, {"loss", loss}});
-    forward_s += st.forward_s;
-    hessian_s += st.hessian_s;
-    round_s += st.round_s;
-    spdlog::info("block {}/{}: loss {:.4g} | forward {} hessian {} round {} | peak RSS {:.2f} GiB", b + 1,
-                 model.spec().n_layers, loss, format_duration(st.forward_s), format_duration(st.hessian_s),
-                 format_duration(st.round_s), gib(peak_rss_bytes()));
-    progress.advance();
+    for (const auto& r : block.stats["layers"]) layer_records.push_back(r);
+    block_records.push_back(block.stats["block"]);
+    if (b + 1 < model.spec().n_layers && b >= resumed && comm.allreduce_max(stop_requested() ? 1 : 0) != 0)
+      MACA_THROW(Stopped, "stopped on request after block {} of {} was checkpointed; rerun the same command to "
+                 "resume at block {}", b + 1, model.spec().n_layers, b + 2);
   }
   progress.finish();
   batches.clear();
@@ -147,29 +280,16 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
   stages["forward_s"] = forward_s;
   stages["hessian_s"] = hessian_s;
   stages["round_s"] = round_s;
+  stages["comm_s"] = comm_s;
+  stages["checkpoint_s"] = checkpoint_s;
+  stages["resumed_blocks"] = resumed;
 
-  // Outputs.
+  // Outputs, from the checkpoint alone (as `maca export` does).
   t.reset();
   json outputs = json::object();
-  const auto dtype = [](const std::string& name) { return name == "float32" ? DType::F32 : DType::F16; };
-  if (opt.export_gptq) {
-    io::GptqExportOptions ex;
-    ex.dtype = dtype(cfg.get_string("export.dtype"));
-    ex.true_sequential = opt.block.true_sequential;
-    ex.damp_percent = opt.block.quant.damp;
-    ex.extra_meta = {{"method", quant::method_name(opt.block.quant.method)},
-                     {"calib_sampler", opt.block.quant.method == quant::Method::Rtn ? "none" : opt.sampler.kind}};
-    io::write_gptq_checkpoint(*source, layers, opt.run_dir / "gptq", ex);
-    outputs["gptq"] = (opt.run_dir / "gptq").string();
-  }
-  if (opt.export_fake_quant) {
-    io::write_fake_quant_checkpoint(*source, layers, opt.run_dir / "fake_quant",
-                                    dtype(cfg.get_string("export.fake_quant_dtype")));
-    outputs["fake_quant"] = (opt.run_dir / "fake_quant").string();
-  }
+  if (comm.rank() == 0) outputs = export_run(cfg, *source, ck, static_cast<int>(model.spec().n_layers), opt.run_dir);
+  comm.barrier();  // the other ranks evaluate what rank 0 wrote
   stages["export_s"] = t.seconds();
-  spdlog::info("wrote {} in {}", outputs.dump(), format_duration(stages["export_s"].get<double>()));
-  layers.clear();
 
   // Evaluation.
   json eval_json = json::object();
@@ -185,6 +305,7 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   stages["total_s"] = total.seconds();
+  const json distributed = distribution_json(comm, cfg.get_string("run.partition"));
   const json report = {
       {"maca_version", MACA_VERSION},
       {"config", cfg.to_yaml()},
@@ -200,12 +321,13 @@ std::filesystem::path run_quantize(const config::Config& cfg) {
       {"group_size", opt.block.quant.group_size},
       {"sym", opt.block.quant.sym},
       {"stages", stages},
+      {"distributed", distributed},
       {"blocks", block_records},
       {"layers", layer_records},
       {"outputs", outputs},
       {"eval", eval_json},
       {"peak_rss_bytes", peak_rss_bytes()}};
-  write_atomic(opt.run_dir / "report.json", report.dump(2) + "\n");
+  if (comm.rank() == 0) write_atomic(opt.run_dir / "report.json", report.dump(2) + "\n");
   spdlog::info("done in {}, peak RSS {:.2f} GiB; report: {}", format_duration(total.seconds()),
                gib(peak_rss_bytes()), (opt.run_dir / "report.json").string());
   return opt.run_dir;

@@ -1,0 +1,69 @@
+// Collectives between the ranks of one job (design.md, "Distribution").
+//
+// The pipeline talks to the other ranks only through this interface: sums of
+// Hessian statistics (all-reduce), the rounded row slices of a layer
+// (all-gather), small decisions made on rank 0 (broadcast) and a stop flag
+// (all-reduce max). Implementations: a serial one (one process, every call is
+// a copy or a no-op) and MPI (host buffers). The NCCL implementation for GPU
+// buffers drops in behind the same calls with the CUDA backend.
+//
+// Every rank must make the same calls in the same order; a rank that fails
+// calls abort(), which ends every rank of the job (never a hang).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace maca::dist {
+
+// What went over the wire, for the report and the scaling figures.
+struct CommStats {
+  int64_t allreduce_bytes = 0;
+  double allreduce_s = 0;
+  int64_t allgather_bytes = 0;  // bytes this rank received
+  double allgather_s = 0;
+};
+
+class Comm {
+ public:
+  virtual ~Comm() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string name() const = 0;  // "serial", "mpi"
+  // Rank and rank count among the ranks of this node (shared memory), to pick
+  // a GPU or split the CPU cores.
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+
+  // Element-wise sum over ranks, in place.
+  virtual void allreduce_sum(std::span<float> data) = 0;
+  virtual void allreduce_sum(std::span<double> data) = 0;
+  virtual int64_t allreduce_max(int64_t value) = 0;
+  // Every rank's bytes, indexed by rank.
+  virtual std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) = 0;
+  // Rank `root`'s bytes on every rank (`data` is resized on the others).
+  virtual void broadcast(std::vector<uint8_t>& data, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the job with `code` (MPI_Abort); does not return.
+  [[noreturn]] virtual void abort(int code) = 0;
+
+  const CommStats& stats() const { return stats_; }
+
+ protected:
+  CommStats stats_;
+};
+
+// The process-wide communicator: MPI when this process was started by an MPI
+// launcher (mpirun, srun with PMI/PMIx) and maca was built with MPI, serial
+// otherwise. init_world() must run first (cli does it); finalize_world() at a
+// normal exit.
+void init_world(int* argc, char*** argv);
+Comm& world();
+void finalize_world();
+
+// True when the environment says an MPI launcher started this process.
+bool launched_by_mpi();
+
+}  // namespace maca::dist

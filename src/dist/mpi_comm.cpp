@@ -1,0 +1,121 @@
+#include "dist/mpi_comm.h"
+
+#include "core/error.h"
+
+#ifdef MACA_HAVE_MPI
+#include <mpi.h>
+
+#include <algorithm>
+
+#include "core/timer.h"
+
+namespace maca::dist {
+namespace {
+
+constexpr int64_t kChunkBytes = 64LL << 20;
+
+template <class T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+template <>
+MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+
+class MpiComm final : public Comm {
+ public:
+  MpiComm() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank_);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string name() const override { return "mpi"; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+
+  void allreduce_sum(std::span<float> data) override { allreduce(data); }
+  void allreduce_sum(std::span<double> data) override { allreduce(data); }
+
+  int64_t allreduce_max(int64_t value) override {
+    int64_t out = 0;
+    MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+    return out;
+  }
+
+  std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) override {
+    Timer t;
+    const auto n = static_cast<int64_t>(mine.size());
+    std::vector<int64_t> sizes(static_cast<size_t>(size_));
+    MPI_Allgather(&n, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+    std::vector<std::vector<uint8_t>> all(static_cast<size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      auto& buf = all[static_cast<size_t>(r)];
+      if (r == rank_)
+        buf.assign(mine.begin(), mine.end());
+      else
+        buf.resize(static_cast<size_t>(sizes[static_cast<size_t>(r)]));
+      bcast_bytes(buf.data(), sizes[static_cast<size_t>(r)], r);
+      if (r != rank_) stats_.allgather_bytes += sizes[static_cast<size_t>(r)];
+    }
+    stats_.allgather_s += t.seconds();
+    return all;
+  }
+
+  void broadcast(std::vector<uint8_t>& data, int root) override {
+    auto n = static_cast<int64_t>(data.size());
+    MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD);
+    data.resize(static_cast<size_t>(n));
+    bcast_bytes(data.data(), n, root);
+  }
+
+  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
+ private:
+  template <class T>
+  void allreduce(std::span<T> data) {
+    Timer t;
+    const auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(T)));
+    for (size_t i = 0; i < data.size(); i += per_chunk) {
+      const size_t n = std::min(per_chunk, data.size() - i);
+      MPI_Allreduce(MPI_IN_PLACE, data.data() + i, static_cast<int>(n), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
+    }
+    stats_.allreduce_bytes += static_cast<int64_t>(data.size_bytes());
+    stats_.allreduce_s += t.seconds();
+  }
+
+  void bcast_bytes(uint8_t* data, int64_t n, int root) {
+    for (int64_t i = 0; i < n; i += kChunkBytes)
+      MPI_Bcast(data + i, static_cast<int>(std::min(kChunkBytes, n - i)), MPI_BYTE, root, MPI_COMM_WORLD);
+  }
+
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> make_mpi_comm() { return std::make_unique<MpiComm>(); }
+
+}  // namespace maca::dist
+
+#else
+
+namespace maca::dist {
+
+std::unique_ptr<Comm> make_mpi_comm() {
+  MACA_THROW(Error, "this maca was built without MPI (MACA_WITH_MPI=OFF); rebuild with -DMACA_WITH_MPI=ON to run "
+                    "under mpirun/srun");
+}
+
+}  // namespace maca::dist
+
+#endif

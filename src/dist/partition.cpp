@@ -1,0 +1,53 @@
+#include "dist/partition.h"
+
+#include <algorithm>
+#include <numeric>
+#include <thread>
+
+#include "core/error.h"
+
+namespace maca::dist {
+namespace {
+
+// Greedy longest-processing-time assignment of weighted items to `ranks` bins.
+template <class T>
+std::vector<int> lpt(std::span<const T> weights, int ranks) {
+  MACA_CHECK(ranks >= 1, "rank count must be at least 1 (got {})", ranks);
+  std::vector<size_t> order(weights.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return weights[a] > weights[b]; });
+  std::vector<double> load(static_cast<size_t>(ranks), 0.0);
+  std::vector<int> owner(weights.size(), 0);
+  for (size_t i : order) {
+    const auto r = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    owner[i] = static_cast<int>(r);
+    load[r] += static_cast<double>(weights[i]);
+  }
+  return owner;
+}
+
+}  // namespace
+
+std::vector<int> shard_by_tokens(std::span<const int64_t> lengths, int ranks) { return lpt(lengths, ranks); }
+
+std::vector<int> assign_owners(std::span<const double> costs, int ranks) { return lpt(costs, ranks); }
+
+std::vector<RowRange> split_rows(int64_t rows, int ranks) {
+  MACA_CHECK(ranks >= 1, "rank count must be at least 1 (got {})", ranks);
+  std::vector<RowRange> out(static_cast<size_t>(ranks));
+  const int64_t base = rows / ranks, extra = rows % ranks;
+  int64_t at = 0;
+  for (int r = 0; r < ranks; ++r) {
+    const int64_t n = base + (r < extra ? 1 : 0);
+    out[static_cast<size_t>(r)] = {at, at + n};
+    at += n;
+  }
+  return out;
+}
+
+int threads_per_rank(int requested, int local_ranks) {
+  if (requested > 0 || local_ranks <= 1) return requested;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
+}
+
+}  // namespace maca::dist

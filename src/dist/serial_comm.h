@@ -1,0 +1,13 @@
+// The one-rank communicator: every collective is the identity. Used when
+// maca runs as a plain process, and as the reference in tests.
+#pragma once
+
+#include <memory>
+
+#include "dist/comm.h"
+
+namespace maca::dist {
+
+std::unique_ptr<Comm> make_serial_comm();
+
+}  // namespace maca::dist

@@ -1,0 +1,44 @@
+#include "pipeline/export_run.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "io/gptq_export.h"
+#include "quant/quantize.h"
+
+namespace maca::pipeline {
+
+nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& source, const RunCheckpoint& ck,
+                          int n_blocks, const std::filesystem::path& run_dir) {
+  MACA_CHECK(ck.finished() == n_blocks, "the checkpoint in '{}' holds blocks 0..{} of {}; run `maca quantize` with "
+             "the same config and run.dir to finish it before exporting", ck.dir().string(), ck.finished() - 1,
+             n_blocks);
+  Timer t;
+  std::map<std::string, QuantizedLinear> layers;
+  for (int b = 0; b < n_blocks; ++b)
+    for (auto& [name, q] : ck.load(b).layers) layers.emplace(name, std::move(q));
+
+  const auto dtype = [](const std::string& name) { return name == "float32" ? DType::F32 : DType::F16; };
+  nlohmann::json outputs = nlohmann::json::object();
+  if (cfg.get_bool("export.gptq")) {
+    io::GptqExportOptions ex;
+    ex.dtype = dtype(cfg.get_string("export.dtype"));
+    ex.true_sequential = cfg.get_bool("quant.true_sequential");
+    ex.damp_percent = cfg.get_float("quant.damp");
+    const std::string method = cfg.get_string("quant.method");
+    ex.extra_meta = {{"method", method}, {"calib_sampler", method == "rtn" ? "none" : cfg.get_string("calib.sampler")}};
+    io::write_gptq_checkpoint(source, layers, run_dir / "gptq", ex);
+    outputs["gptq"] = (run_dir / "gptq").string();
+  }
+  if (cfg.get_bool("export.fake_quant")) {
+    io::write_fake_quant_checkpoint(source, layers, run_dir / "fake_quant",
+                                    dtype(cfg.get_string("export.fake_quant_dtype")));
+    outputs["fake_quant"] = (run_dir / "fake_quant").string();
+  }
+  spdlog::info("wrote {} in {}", outputs.dump(), format_duration(t.seconds()));
+  return outputs;
+}
+
+}  // namespace maca::pipeline
