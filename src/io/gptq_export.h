@@ -5,13 +5,19 @@
 //
 // Both take the unquantized model as a ModelSource (an HF directory, a GGUF
 // file or a GPTQ checkpoint) for config.json and every tensor that is not
-// quantized, and the quantized linears by HF module name
+// quantized, and the quantized linears from a LayerProvider by HF module name
 // ("model.layers.0.self_attn.q_proj", whose weight is "<name>.weight").
-// Output: model.safetensors, config.json, tokenizer files copied from beside
-// the source (for a .gguf source its "<stem>.tokenizer.json" becomes
-// tokenizer.json), and for GPTQ quantize_config.json. Every file is written to
-// a temporary name and renamed, so a crash never leaves a half-written file.
-// The whole model is assembled in memory before model.safetensors is written.
+// Output: model.safetensors (or shards and model.safetensors.index.json above
+// max_shard_bytes), config.json, tokenizer files copied from beside the source
+// (for a .gguf source its "<stem>.tokenizer.json" becomes tokenizer.json), and
+// for GPTQ quantize_config.json. Every file is written to a temporary name and
+// renamed, so a crash never leaves a half-written file.
+//
+// Streaming: every output header follows from the source's shapes and the
+// layers' LayerInfo, so it is written first; then the tensors are written one
+// at a time (source tensors in source order, then each layer as the provider
+// hands it over). Peak memory is about the largest tensor plus what the
+// provider keeps (one block for a per-block provider), never the model.
 #pragma once
 
 #include <filesystem>
@@ -21,7 +27,9 @@
 
 #include "core/quantized.h"
 #include "core/tensor.h"
+#include "io/layer_provider.h"
 #include "io/model_source.h"
+#include "io/model_writer.h"
 
 namespace maca::io {
 
@@ -39,23 +47,33 @@ struct GptqExportOptions {
   std::string version;
   // Further keys merged into quantization_config.meta.
   nlohmann::json extra_meta = nlohmann::json::object();
+  // Weights above this many bytes are split into shards.
+  uint64_t max_shard_bytes = kDefaultMaxShardBytes;
 };
 
-// Writes a GPTQ checkpoint of `source` with `layers` quantized into `out_dir`
-// (created if needed; existing files of the same names are replaced).
-// desc_act / static_groups are recorded when any layer uses them (g_idx
-// carries the per-layer truth); lm_head is true when "lm_head" is among the
-// layers. Throws maca::Error when a layer does not match its source weight,
-// the layers do not share bits / group size / sym, or packing constraints
-// fail (naming the layer); FileError on I/O failure.
+// Writes a GPTQ checkpoint of `source` with the provider's layers quantized
+// into `out_dir` (created if needed; existing files of the same names are
+// replaced). desc_act / static_groups are recorded when any layer uses them
+// (g_idx carries the per-layer truth); lm_head is true when "lm_head" is among
+// the layers. Before writing anything, throws maca::Error when a layer does
+// not match its source weight, the layers do not share bits / group size /
+// sym, or its shape cannot be packed (naming the layer); while writing, when a
+// fetched layer differs from its LayerInfo or fails packing (codes, zero
+// points, scales out of range). FileError on I/O failure.
+void write_gptq_checkpoint(const ModelSource& source, LayerProvider& layers, const std::filesystem::path& out_dir,
+                           const GptqExportOptions& options = {});
+// The same for layers in memory (through MapLayerProvider).
 void write_gptq_checkpoint(const ModelSource& source, const std::map<std::string, QuantizedLinear>& layers,
                            const std::filesystem::path& out_dir, const GptqExportOptions& options = {});
 
-// Writes `source` with the weight of every layer in `layers` replaced by its
+// Writes `source` with the weight of every provided layer replaced by its
 // dequantized value under the original "<layer>.weight" name, every tensor in
 // `dtype` (F32, F16 or BF16), and config.json without quantization_config.
-// `layers` may be empty: a GPTQ checkpoint as source then becomes a plain
+// There may be no layers: a GPTQ checkpoint as source then becomes a plain
 // dequantized HF model.
+void write_fake_quant_checkpoint(const ModelSource& source, LayerProvider& layers, const std::filesystem::path& out_dir,
+                                 DType dtype = DType::F32, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
+// The same for layers in memory (through MapLayerProvider).
 void write_fake_quant_checkpoint(const ModelSource& source, const std::map<std::string, QuantizedLinear>& layers,
                                  const std::filesystem::path& out_dir, DType dtype = DType::F32);
 

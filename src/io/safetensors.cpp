@@ -62,59 +62,6 @@ std::optional<uint64_t> as_unsigned(const nlohmann::json& j) {
   return j.get<uint64_t>();
 }
 
-// Owns a file descriptor and the temporary file until commit().
-class TmpFile {
- public:
-  explicit TmpFile(std::filesystem::path path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("cannot create");
-  }
-  ~TmpFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TmpFile(const TmpFile&) = delete;
-  TmpFile& operator=(const TmpFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t{1} << 30));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) fail("cannot write");
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-
-  // Syncs, closes and renames onto `target`.
-  void commit(const std::filesystem::path& target) {
-    if (::fsync(fd_) != 0) fail("cannot sync");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-    if (::rename(path_.c_str(), target.c_str()) != 0) fail(fmt::format("cannot rename to '{}'", target.string()));
-    committed_ = true;
-    // Make the rename itself durable; failure here leaves a complete file, so it is not an error.
-    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    MACA_THROW(FileError, "writing safetensors: {} '{}': {}; check free disk space and permissions", what,
-               path_.string(), std::strerror(errno));
-  }
-
-  std::filesystem::path path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 std::optional<DType> SafetensorsInfo::maca_dtype() const {
@@ -241,33 +188,126 @@ Tensor SafetensorsFile::view(const std::string& name) const {
   return t;
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+// Owns a file descriptor and the temporary file until commit().
+class SafetensorsWriter::TmpFile {
+ public:
+  explicit TmpFile(std::filesystem::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("cannot create");
+  }
+  ~TmpFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+  TmpFile(const TmpFile&) = delete;
+  TmpFile& operator=(const TmpFile&) = delete;
+
+  void write(const void* data, size_t n, uint64_t offset) {
+    const auto* p = static_cast<const char*>(data);
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t{1} << 30), static_cast<off_t>(offset));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) fail("cannot write");
+      p += w;
+      offset += static_cast<uint64_t>(w);
+      n -= static_cast<size_t>(w);
+    }
+  }
+
+  // Syncs, closes and renames onto `target`.
+  void commit(const std::filesystem::path& target) {
+    if (::fsync(fd_) != 0) fail("cannot sync");
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail("cannot close");
+    if (::rename(path_.c_str(), target.c_str()) != 0) fail(fmt::format("cannot rename to '{}'", target.string()));
+    committed_ = true;
+    // Make the rename itself durable; failure here leaves a complete file, so it is not an error.
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    MACA_THROW(FileError, "writing safetensors: {} '{}': {}; check free disk space and permissions", what,
+               path_.string(), std::strerror(errno));
+  }
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+uint64_t SafetensorsEntry::nbytes() const {
+  uint64_t n = dtype_size(dtype);
+  for (const int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return n;
+}
+
+SafetensorsWriter::SafetensorsWriter(std::filesystem::path path, std::vector<SafetensorsEntry> entries,
+                                     const std::map<std::string, std::string>& metadata)
+    : path_(std::move(path)), entries_(std::move(entries)), written_(entries_.size(), false) {
   nlohmann::ordered_json header;
   nlohmann::ordered_json& meta = header["__metadata__"];
   for (const auto& [key, value] : metadata) meta[key] = value;
   meta["format"] = "pt";
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    MACA_ASSERT(name != "__metadata__" && !header.contains(name), "bad or duplicate tensor name '{}'", name);
-    MACA_ASSERT(t.device().is_cpu(), "write_safetensors: tensor '{}' is not on the host", name);
-    header[name] = {{"dtype", safetensors_name(t.dtype())},
-                    {"shape", t.shape()},
-                    {"data_offsets", {offset, offset + t.nbytes()}}};
-    offset += t.nbytes();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const SafetensorsEntry& e = entries_[i];
+    MACA_ASSERT(e.name != "__metadata__" && index_.emplace(e.name, i).second, "bad or duplicate tensor name '{}'",
+                e.name);
+    header[e.name] = {{"dtype", safetensors_name(e.dtype)},
+                      {"shape", e.shape},
+                      {"data_offsets", {offset, offset + e.nbytes()}}};
+    offsets_.push_back(offset);
+    offset += e.nbytes();
   }
   std::string text = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   text.resize((text.size() + 7) / 8 * 8, ' ');  // keeps the data region 8-byte aligned
   const uint64_t header_len = text.size();
+  for (uint64_t& o : offsets_) o += 8 + header_len;
 
-  std::filesystem::path tmp = path;
+  std::filesystem::path tmp = path_;
   tmp += ".tmp";
-  TmpFile out(tmp);
-  out.write(&header_len, 8);
-  out.write(text.data(), text.size());
-  for (const auto& [name, t] : tensors)
-    if (t.nbytes()) out.write(t.raw(), t.nbytes());
-  out.commit(path);
+  file_ = std::make_unique<TmpFile>(tmp);
+  file_->write(&header_len, 8, 0);
+  file_->write(text.data(), text.size(), 8);
+}
+
+SafetensorsWriter::~SafetensorsWriter() = default;
+
+void SafetensorsWriter::write(const std::string& name, const Tensor& tensor) {
+  const auto it = index_.find(name);
+  MACA_ASSERT(it != index_.end(), "SafetensorsWriter '{}': no entry '{}'", path_.string(), name);
+  const size_t i = it->second;
+  const SafetensorsEntry& e = entries_[i];
+  MACA_ASSERT(!written_[i], "SafetensorsWriter '{}': tensor '{}' written twice", path_.string(), name);
+  MACA_ASSERT(tensor.device().is_cpu(), "SafetensorsWriter: tensor '{}' is not on the host", name);
+  MACA_ASSERT(tensor.dtype() == e.dtype && tensor.shape() == e.shape,
+              "SafetensorsWriter '{}': tensor '{}' is {} {} but its entry says {} {}", path_.string(), name,
+              dtype_name(tensor.dtype()), shape_str(tensor.shape()), dtype_name(e.dtype), shape_str(e.shape));
+  if (tensor.nbytes()) file_->write(tensor.raw(), tensor.nbytes(), offsets_[i]);
+  written_[i] = true;
+}
+
+void SafetensorsWriter::commit() {
+  for (size_t i = 0; i < entries_.size(); ++i)
+    MACA_ASSERT(written_[i], "SafetensorsWriter '{}': tensor '{}' was never written", path_.string(),
+                entries_[i].name);
+  file_->commit(path_);
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<SafetensorsEntry> entries;
+  for (const auto& [name, t] : tensors) entries.push_back({name, t.dtype(), t.shape()});
+  SafetensorsWriter writer(path, std::move(entries), metadata);
+  for (const auto& [name, t] : tensors) writer.write(name, t);
+  writer.commit();
 }
 
 }  // namespace maca::io

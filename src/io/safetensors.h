@@ -1,4 +1,4 @@
-// safetensors reader (memory-mapped, fully validated) and atomic writer.
+// safetensors reader (memory-mapped, fully validated) and streaming atomic writer.
 //
 // Layout: 8-byte little-endian header length N, N bytes of JSON (tensor name ->
 // {dtype, shape, data_offsets} plus optional "__metadata__": {string: string}),
@@ -66,11 +66,50 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes `tensors` (host tensors, in the given order) to `path`. The header
-// always carries "__metadata__" with "format": "pt" (older transformers refuse
-// files without it) plus `metadata`. The file is written to `path`.tmp, synced
-// and renamed, so readers never see a partial file. Throws FileError naming the
-// path and the OS error (e.g. disk full) on failure.
+// One tensor of a file to be written: its name, dtype and shape, known before
+// its data (so the header can be written first).
+struct SafetensorsEntry {
+  std::string name;
+  DType dtype = DType::F32;
+  Shape shape;
+
+  uint64_t nbytes() const;
+};
+
+// Streaming writer: the header for `entries` (data in that order) is written
+// at construction, then each tensor's data as it becomes available, so memory
+// holds one tensor at a time. The header always carries "__metadata__" with
+// "format": "pt" (older transformers refuse files without it) plus
+// `metadata`. Data goes to `path`.tmp; commit() syncs it and renames it onto
+// `path`, so readers never see a partial file, and a writer destroyed before
+// commit() removes the temporary. Throws FileError naming the path and the OS
+// error (e.g. disk full) on I/O failure.
+class SafetensorsWriter {
+ public:
+  SafetensorsWriter(std::filesystem::path path, std::vector<SafetensorsEntry> entries,
+                    const std::map<std::string, std::string>& metadata = {});
+  ~SafetensorsWriter();
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+  // Writes the data of entry `name` at its place; tensors may come in any
+  // order, each exactly once, with the entry's dtype and shape (host tensor).
+  void write(const std::string& name, const Tensor& tensor);
+  // Every entry written: syncs and renames the file onto `path`.
+  void commit();
+
+ private:
+  class TmpFile;
+  std::filesystem::path path_;
+  std::unique_ptr<TmpFile> file_;
+  std::map<std::string, size_t> index_;  // entry name -> position in entries_
+  std::vector<SafetensorsEntry> entries_;
+  std::vector<uint64_t> offsets_;  // file offset of each entry's data
+  std::vector<bool> written_;
+};
+
+// Writes `tensors` (host tensors, in the given order) to `path` in one go
+// through SafetensorsWriter (same header, atomic rename, errors).
 void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
