@@ -131,7 +131,7 @@ void check_values(const QuantizedLinear& q) {
   }
 }
 
-QuantizedLinear read_layer(hid_t file, const std::string& name) {
+QuantizedLinear read_layer(hid_t file, const std::string& name, bool with_data) {
   try {
     const h5::Id group = h5::open_group(file, name);
     QuantizedLinear q;
@@ -153,6 +153,7 @@ QuantizedLinear read_layer(hid_t file, const std::string& name) {
     if (groups_shape.size() != 2 || groups_shape[0] < 1 || groups_shape[0] > cols || groups_shape[1] != rows)
       MACA_THROW(Error, "dataset 'scales' has shape [{}], expected [n_groups <= {}, {}]", fmt::join(groups_shape, ", "),
                  cols, rows);
+    if (!with_data) return q;
     q.codes = h5::read_dataset<uint8_t>(group, "codes", {rows, cols});
     q.scales = h5::read_dataset<float>(group, "scales", groups_shape);
     q.zeros = h5::read_dataset<int32_t>(group, "zeros", groups_shape);
@@ -235,7 +236,7 @@ void write_block(const std::filesystem::path& ckpt_dir, const BlockCheckpoint& c
   }
 }
 
-BlockCheckpoint read_block(const std::filesystem::path& file) {
+static BlockCheckpoint read_block_file(const std::filesystem::path& file, bool with_data) {
   h5::silence_errors();
   try {
     const h5::Id f = h5::open_file(file);
@@ -249,7 +250,7 @@ BlockCheckpoint read_block(const std::filesystem::path& file) {
     ck.fingerprint = h5::read_string(f, "fingerprint");
     ck.skipped = read_names(f, "skipped");
     ck.stats = read_json(f, "stats");
-    for (const std::string& name : read_names(f, "layers")) ck.layers.emplace_back(name, read_layer(f, name));
+    for (const std::string& name : read_names(f, "layers")) ck.layers.emplace_back(name, read_layer(f, name, with_data));
     return ck;
   } catch (const Error& e) {
     MACA_THROW(FileError,
@@ -258,6 +259,10 @@ BlockCheckpoint read_block(const std::filesystem::path& file) {
                file.string(), e.what());
   }
 }
+
+BlockCheckpoint read_block(const std::filesystem::path& file) { return read_block_file(file, true); }
+
+BlockCheckpoint read_block_headers(const std::filesystem::path& file) { return read_block_file(file, false); }
 
 std::vector<int> finished_blocks(const std::filesystem::path& ckpt_dir) {
   std::vector<int> blocks;

@@ -74,6 +74,11 @@ void write_block(const std::filesystem::path& ckpt_dir, const BlockCheckpoint& c
 // where known, the layer and dataset.
 BlockCheckpoint read_block(const std::filesystem::path& file);
 
+// The same without the datasets: every layer's header fields (rows, cols,
+// bits, group size, flags, loss, method) with empty codes/scales/zeros/g_idx/
+// perm; cheap, for planning an export.
+BlockCheckpoint read_block_headers(const std::filesystem::path& file);
+
 // Block indices of the block-*.h5 files in ckpt_dir, ascending; leftover
 // *.tmp files are ignored. Empty when ckpt_dir does not exist.
 std::vector<int> finished_blocks(const std::filesystem::path& ckpt_dir);

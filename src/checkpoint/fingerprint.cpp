@@ -24,7 +24,7 @@ constexpr int64_t kEdgeBytes = int64_t{4} << 20;  // hashed at each end of a mod
 constexpr std::array<const char*, 5> kPartOrder = {"config", "model", "calib", "ranks", "version"};
 
 bool affects_results(std::string_view key) {
-  for (const std::string_view section : {"run.", "eval.", "export.", "inspect."})
+  for (const std::string_view section : {"run.", "eval.", "export.", "inspect.", "sweep."})
     if (key.starts_with(section)) return false;
   return true;
 }

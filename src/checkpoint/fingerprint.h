@@ -6,7 +6,7 @@
 // Parts, each with a hash, a short description and the items a mismatch
 // message names:
 //   config   every resolved option that can change the result: all keys but
-//            run.*, eval.*, export.*, inspect.* (items: key -> value text)
+//            run.*, eval.*, export.*, inspect.*, sweep.* (items: key -> value)
 //   model    per model file: name, size and a hash of its first and last
 //            4 MiB (never the whole file: models reach 140 GB)
 //            (items: file name -> "<size> <hash>")

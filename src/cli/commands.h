@@ -9,6 +9,7 @@ namespace maca::cli {
 
 Command quantize_command();  // calibrate, round, export, evaluate
 Command eval_command();     // perplexity of a model on a text
+Command export_command();   // outputs of a quantize run from its checkpoint
 Command inspect_command();  // architecture, tensors and files of a model
 Command version_command();  // the version
 

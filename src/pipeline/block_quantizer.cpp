@@ -45,6 +45,7 @@ class BlockRun {
   }
 
   void accumulate(LinearGroup g, const Tensor& x, const CalibBatch& batch, const Tensor* x_fp) {
+    if (all_skipped(g)) return;  // no statistics for a group kept in full precision
     Timer t;
     acc(g, x.dim(1)).add(x, batch.row_weight, x_fp);
     stats_.hessian_s += t.seconds();
@@ -64,7 +65,7 @@ class BlockRun {
       todo.push_back(&layer);
     }
     Tensor h, d;
-    if (needs_hessian(opt_.quant.method)) finalize_statistics(g, h, d);
+    if (needs_hessian(opt_.quant.method) && !todo.empty()) finalize_statistics(g, h, d);
     // Phase 1: this rank's share; phase 2: exchange, so that in owner mode
     // the ranks round their layers at the same time.
     const std::vector<int> owner = owners(todo);
@@ -171,6 +172,11 @@ class BlockRun {
       if (batch.fp.defined()) model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens);
       model_.forward_block(w_, b_, batch.q, batch.seq_lens);
     }
+  }
+
+  bool all_skipped(LinearGroup g) const {
+    return std::all_of(layers_.begin(), layers_.end(),
+                       [&](const BlockLayer& l) { return l.group != g || matches_any(l.name, opt_.skip); });
   }
 
   int ranks() const { return opt_.comm ? opt_.comm->size() : 1; }

@@ -6,9 +6,48 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "io/gptq_export.h"
+#include "io/layer_provider.h"
 #include "quant/quantize.h"
 
 namespace maca::pipeline {
+namespace {
+
+// The rounded layers straight from the block files, one block in memory.
+class CheckpointLayers final : public io::LayerProvider {
+ public:
+  CheckpointLayers(const RunCheckpoint& ck, int n_blocks) : ck_(ck), n_blocks_(n_blocks) {}
+
+  std::vector<io::LayerInfo> layers() const override {
+    std::vector<io::LayerInfo> out;
+    for (int b = 0; b < n_blocks_; ++b)
+      for (const auto& [name, q] : ck_.load_headers(b).layers) {
+        out.push_back(io::LayerInfo::of(name, q));
+        block_of_[name] = b;
+      }
+    return out;
+  }
+
+  QuantizedLinear get(const std::string& name) override {
+    const int b = block_of_.at(name);
+    if (b != cached_) {
+      cache_.clear();
+      for (auto& [n, q] : ck_.load(b).layers) cache_.emplace(n, std::move(q));
+      cached_ = b;
+    }
+    auto node = cache_.extract(name);
+    MACA_ASSERT(!node.empty(), "layer {} of block {} was already exported or is missing", name, b);
+    return std::move(node.mapped());
+  }
+
+ private:
+  const RunCheckpoint& ck_;
+  int n_blocks_;
+  mutable std::map<std::string, int> block_of_;
+  int cached_ = -1;
+  std::map<std::string, QuantizedLinear> cache_;
+};
+
+}  // namespace
 
 nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& source, const RunCheckpoint& ck,
                           int n_blocks, const std::filesystem::path& run_dir) {
@@ -16,9 +55,6 @@ nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& sour
              "the same config and run.dir to finish it before exporting", ck.dir().string(), ck.finished() - 1,
              n_blocks);
   Timer t;
-  std::map<std::string, QuantizedLinear> layers;
-  for (int b = 0; b < n_blocks; ++b)
-    for (auto& [name, q] : ck.load(b).layers) layers.emplace(name, std::move(q));
 
   const auto dtype = [](const std::string& name) { return name == "float32" ? DType::F32 : DType::F16; };
   nlohmann::json outputs = nlohmann::json::object();
@@ -29,10 +65,12 @@ nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& sour
     ex.damp_percent = cfg.get_float("quant.damp");
     const std::string method = cfg.get_string("quant.method");
     ex.extra_meta = {{"method", method}, {"calib_sampler", method == "rtn" ? "none" : cfg.get_string("calib.sampler")}};
+    CheckpointLayers layers(ck, n_blocks);
     io::write_gptq_checkpoint(source, layers, run_dir / "gptq", ex);
     outputs["gptq"] = (run_dir / "gptq").string();
   }
   if (cfg.get_bool("export.fake_quant")) {
+    CheckpointLayers layers(ck, n_blocks);
     io::write_fake_quant_checkpoint(source, layers, run_dir / "fake_quant",
                                     dtype(cfg.get_string("export.fake_quant_dtype")));
     outputs["fake_quant"] = (run_dir / "fake_quant").string();

@@ -74,11 +74,21 @@ RunCheckpoint RunCheckpoint::open_finished(const fs::path& run_dir) {
 
 checkpoint::BlockCheckpoint RunCheckpoint::load(int b) const {
   checkpoint::BlockCheckpoint ck = checkpoint::read_block(checkpoint::block_path(dir_, b));
+  check_owner(ck, b);
+  return ck;
+}
+
+checkpoint::BlockCheckpoint RunCheckpoint::load_headers(int b) const {
+  checkpoint::BlockCheckpoint ck = checkpoint::read_block_headers(checkpoint::block_path(dir_, b));
+  check_owner(ck, b);
+  return ck;
+}
+
+void RunCheckpoint::check_owner(const checkpoint::BlockCheckpoint& ck, int b) const {
   if (ck.block != b || ck.fingerprint != digest_)
     MACA_THROW(FileError, "checkpoint file '{}' holds block {} of run {}, expected block {} of run {}; the checkpoint "
                "directory was mixed with another run's files", checkpoint::block_path(dir_, b).string(), ck.block,
                ck.fingerprint, b, digest_);
-  return ck;
 }
 
 void RunCheckpoint::commit(checkpoint::BlockCheckpoint block, const dist::Comm& comm) {

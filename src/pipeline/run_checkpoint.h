@@ -38,11 +38,15 @@ class RunCheckpoint {
 
   // Block `b`, checked to belong to this run.
   checkpoint::BlockCheckpoint load(int b) const;
+  // Block `b` without the layers' data (checkpoint::read_block_headers).
+  checkpoint::BlockCheckpoint load_headers(int b) const;
 
   // Rank 0 commits block `b` durably; the other ranks only count it.
   void commit(checkpoint::BlockCheckpoint block, const dist::Comm& comm);
 
  private:
+  void check_owner(const checkpoint::BlockCheckpoint& ck, int b) const;
+
   RunCheckpoint(std::filesystem::path dir, std::string digest, int finished)
       : dir_(std::move(dir)), digest_(std::move(digest)), finished_(finished) {}
 
