@@ -21,7 +21,7 @@ std::string top_help(const std::vector<Command>& commands) {
       "maca quantizes the weights of LLMs after training and evaluates them.\n\nCommands:\n";
   for (const Command& c : commands) text += fmt::format("  {:<10}{}\n", c.name, c.summary);
   text +=
-      "\nNot available yet: calib, sweep.\n"
+      "\nNot available yet: calib.\n"
       "'maca <command> --help' explains a command's options and config keys.\n";
   return text;
 }
@@ -56,7 +56,7 @@ int dispatch(int argc, char** argv) {
 
 }  // namespace
 
-std::vector<Command> all_commands() { return {quantize_command(), export_command(), eval_command(), inspect_command(), version_command()}; }
+std::vector<Command> all_commands() { return {quantize_command(), export_command(), eval_command(), inspect_command(), version_command(), sweep_command()}; }
 
 int run(int argc, char** argv) {
   int code = 0;

@@ -12,6 +12,7 @@ Command eval_command();     // perplexity of a model on a text
 Command export_command();   // outputs of a quantize run from its checkpoint
 Command inspect_command();  // architecture, tensors and files of a model
 Command version_command();  // the version
+Command sweep_command();    // a grid of quantize runs, locally or as a Slurm array, and their results table
 
 // Every subcommand, in the order of the top-level help.
 std::vector<Command> all_commands();

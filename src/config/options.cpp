@@ -148,6 +148,23 @@ void declare_inspect_options(Schema& s) {
   s.add({"inspect.tensors", false, "list every tensor with its shape"});
 }
 
+void declare_sweep_options(Schema& s) {
+  s.add({"sweep.file", std::string(""), "the sweep definition (jobs/*.yaml, format in jobs/README.md); the bare "
+         "argument of `maca sweep`"});
+  s.add({"sweep.local", false, "run the points here, one after another, each as `maca quantize` (the default)"});
+  s.add({"sweep.slurm", false, "write <out>/points and submit sweep.script as a Slurm array job, one task per point"});
+  s.add({"sweep.collect", false, "run nothing; read every point's report.json into <out>/results.csv and "
+         "<out>/results.md"});
+  s.add({"sweep.dry_run", false, "print the commands (local) or the points file and the sbatch command (slurm); run "
+         "and write nothing"});
+  s.add({"sweep.out", std::string(""), "the sweep's output directory; empty: the sweep file's `out`, else "
+         "runs/sweep-<name>"});
+  s.add({"sweep.sbatch_args", std::string(""), "extra sbatch arguments, split at spaces, e.g. "
+         "--sbatch-args='--partition=gpu --time=4:00:00'"});
+  s.add({"sweep.script", std::string("slurm/sweep.sbatch"), "the array job script; a relative path is looked up "
+         "beside the sweep file, in the folder above it, then in the current directory"});
+}
+
 const Schema& builtin_schema() {
   static const Schema schema = [] {
     Schema s;
@@ -159,6 +176,7 @@ const Schema& builtin_schema() {
     declare_quant_options(s);
     declare_export_options(s);
     declare_inspect_options(s);
+    declare_sweep_options(s);
     return s;
   }();
   return schema;

@@ -1,7 +1,7 @@
 // The options maca understands, declared in one place.
 //
 // Each area declares its section of keys in one function in options.cpp
-// (run.*, model.*, data.*, eval.*, calib.*, quant.*, export.*, inspect.*).
+// (run.*, model.*, data.*, eval.*, calib.*, quant.*, export.*, inspect.*, sweep.*).
 // builtin_schema() holds all of them, so a single YAML file can configure
 // every subcommand of a job; each subcommand's --help shows the sections it
 // reads. A new option is one entry in its area's function: key, default,
@@ -20,6 +20,7 @@ void declare_calib_options(Schema& schema);    // calib.data, calib.sampler, cal
 void declare_quant_options(Schema& schema);    // quant.method, quant.bits, quant.group_size, ...
 void declare_export_options(Schema& schema);   // export.gptq, export.fake_quant, export.dtype
 void declare_inspect_options(Schema& schema);  // inspect.tensors
+void declare_sweep_options(Schema& schema);    // sweep.file, sweep.slurm, sweep.out, ...
 
 // Every declared option (built once, on first use).
 const Schema& builtin_schema();
