@@ -67,6 +67,25 @@ inline bool read_until(Child& c, const std::string& needle, double timeout_s) {
   return true;
 }
 
+// Reads the child's output until it closes it (true) or `timeout_s` passes
+// (false: the child is then SIGKILLed, so wait_child() does not block).
+inline bool read_to_end(Child& c, double timeout_s) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill(c.pid, SIGKILL);
+      return false;
+    }
+    pollfd p{c.out, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(c.out, buf, sizeof buf);
+    if (n <= 0) return true;
+    c.output.append(buf, static_cast<size_t>(n));
+  }
+}
+
 // Reads the rest of the output and reaps the child.
 inline ChildExit wait_child(Child& c) {
   char buf[4096];
