@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates
       libopenblas-dev liblapack-dev libhdf5-dev libyaml-cpp-dev libboost-program-options-dev
       nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin shellcheck)
 # python3 with pip (for scripts/fetch_models.py) may come from elsewhere
 # (pyenv, conda): Debian's only when none works.
 if ! { command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; }; then
