@@ -23,12 +23,13 @@ namespace {
 std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
   std::vector<int32_t> perm(static_cast<size_t>(h.n));
   std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return h.h[a * h.n + a] > h.h[b * h.n + b]; });
+  std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return h.at(a, a) > h.at(b, b); });
   return perm;
 }
 
-// Rounds w (original order, [rows, cols]) with the factor of the permuted H⁻¹.
-void round_columns(backend::Context& ctx, const std::vector<double>& w, const std::vector<double>& hinv_u,
+// Rounds w (original order, [rows, cols]; consumed, so only its permuted copy
+// stays alive) with the factor of the permuted H⁻¹.
+void round_columns(backend::Context& ctx, std::vector<double> w, const std::vector<double>& hinv_u,
                    const QuantOptions& opt, QuantizedLinear& q) {
   const int64_t rows = q.rows, cols = q.cols;
   const std::vector<int32_t>& perm = q.perm;
@@ -48,11 +49,12 @@ void round_columns(backend::Context& ctx, const std::vector<double>& w, const st
   std::vector<double> wp(w.size());
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w[r * cols + perm[i]];
+  std::vector<double>().swap(w);
   std::vector<int32_t> grp(static_cast<size_t>(cols));
   for (int64_t i = 0; i < cols; ++i) grp[i] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
-  std::vector<uint8_t> codes_p(w.size());
+  std::vector<uint8_t> codes_p(wp.size());
   std::vector<double> err(static_cast<size_t>(rows * bs)), loss(static_cast<size_t>(rows), 0.0);
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols), nb = i2 - i1;
@@ -85,7 +87,7 @@ void round_columns(backend::Context& ctx, const std::vector<double>& w, const st
                     1.0, wp.data() + i2, cols);
   }
 
-  q.codes.resize(w.size());
+  q.codes.resize(wp.size());
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t i = 0; i < cols; ++i) q.codes[r * cols + perm[i]] = codes_p[r * cols + i];
   q.g_idx.resize(static_cast<size_t>(cols));
@@ -120,7 +122,7 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
     q.alpha = opt.alpha;
   }
   q.method = method_name(D ? Method::Gptaq : Method::Gptq);
-  round_columns(*ctx, w, factors.hinv_u, opt, q);
+  round_columns(*ctx, std::move(w), factors.hinv_u, opt, q);
   return q;
 }
 

@@ -13,19 +13,15 @@ LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer)
              "layer {}: the Hessian must be host f32 [{}, {}], got {}", layer, n, n, H.str());
   LoadedHessian out;
   out.n = n;
-  const float* src = H.data<float>();
-  out.h.assign(src, src + n * n);
+  out.src = H.data<float>();
   out.dead.assign(static_cast<size_t>(n), 0);
-  for (double v : out.h)
-    MACA_CHECK(std::isfinite(v),
+  for (int64_t i = 0; i < n * n; ++i)
+    MACA_CHECK(std::isfinite(out.src[i]),
                "layer {}: the Hessian has a non-finite entry ({}); the calibration forward "
                "overflowed",
-               layer, v);
+               layer, out.src[i]);
   for (int64_t i = 0; i < n; ++i)
-    if (out.h[i * n + i] == 0) {
-      out.h[i * n + i] = 1;
-      out.dead[i] = 1;
-    }
+    if (out.src[i * n + i] == 0) out.dead[static_cast<size_t>(i)] = 1;
   return out;
 }
 
@@ -36,14 +32,16 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
                  bool want_h_factor, DampedFactors& out) {
   const int64_t n = h.n;
   if (want_h_factor) {
-    out.h_factor = h.h;
+    out.h_factor.resize(static_cast<size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) out.h_factor[i * n + j] = h.at(i, j);
     for (int64_t i = 0; i < n; ++i) out.h_factor[i * n + i] += add;
     if (!backend::cholesky(ctx, n, out.h_factor.data(), n, false)) return false;
   }
   std::vector<double>& a = out.hinv_u;
   a.resize(static_cast<size_t>(n * n));
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.h[perm[i] * n + perm[j]];
+    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.at(perm[i], perm[j]);
   for (int64_t i = 0; i < n; ++i) a[i * n + i] += add;
   if (!backend::cholesky(ctx, n, a.data(), n, false)) return false;
   backend::cholesky_inverse(ctx, n, a.data(), n, false);
@@ -56,7 +54,7 @@ DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, cons
                              const QuantOptions& opt, const std::string& layer, bool want_h_factor) {
   const int64_t n = h.n;
   double mean = 0;
-  for (int64_t i = 0; i < n; ++i) mean += h.h[i * n + i];
+  for (int64_t i = 0; i < n; ++i) mean += h.at(i, i);
   mean /= static_cast<double>(n);
   MACA_CHECK(mean > 0,
              "layer {}: the Hessian's mean diagonal is {} (must be positive); the calibration "

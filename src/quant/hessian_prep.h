@@ -13,14 +13,21 @@
 
 namespace maca::quant {
 
+// A view of the caller's F32 H with dead inputs marked. Entries are read as
+// doubles on demand, so no n×n double copy is held next to the factors (for
+// a 28672-wide down_proj that copy alone would be 6.6 GB).
 struct LoadedHessian {
   int64_t n = 0;
-  std::vector<double> h;      // [n, n], dead diagonal entries set to 1, undamped
-  std::vector<uint8_t> dead;  // [n], 1 where the original H_ii was 0
+  const float* src = nullptr;  // [n, n] F32, owned by the caller, undamped
+  std::vector<uint8_t> dead;   // [n], 1 where the original H_ii was 0
+  // H_ij with dead diagonal entries read as 1.
+  double at(int64_t i, int64_t j) const {
+    return i == j && dead[static_cast<size_t>(i)] ? 1.0 : static_cast<double>(src[i * n + j]);
+  }
 };
 
-// Copies H (F32 [n, n]) to double and marks dead inputs; throws maca::Error
-// naming the layer for a wrong shape or a non-finite entry.
+// Views H (F32 [n, n], which must outlive the result) and marks dead inputs;
+// throws maca::Error naming the layer for a wrong shape or a non-finite entry.
 LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer);
 
 struct DampedFactors {
