@@ -126,7 +126,11 @@ void declare_quant_options(Schema& s) {
                               "asymmetric)", in_range(0, 1)});
   s.add({"quant.true_sequential", true,
          "quantize q/k/v, then o, then gate/up, then down, each seeing the already-quantized earlier groups"});
-  s.add({"quant.hessian_precision", std::string("f32"), "accumulation precision of H (and D)",
+  s.add({"quant.hessian_precision", std::string("f64"), "accumulation precision of H (and D). f64 (default) makes "
+         "the result independent of how the calibration rows are split over ranks: GPTQ's error feedback turns f32 "
+         "summation-order differences into different codes for most weights (measured on SmolLM2: 32 % identical "
+         "codes between 1 and 2 ranks with f32, 100 % with f64). f32 halves the statistics' memory (n² × 4 bytes "
+         "per group: 3.3 GB for a 28672-wide down_proj)",
          one_of({"f32", "f64"})});
   s.add({"quant.skip", StringList{"lm_head"},
          "layer-name patterns (* and ? wildcards, e.g. '*.down_proj' or 'model.layers.0.*') kept in full precision; "
