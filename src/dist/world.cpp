@@ -49,6 +49,11 @@ void init_world(int* argc, char*** argv) {
     MACA_THROW(Error, "started by an MPI launcher with several ranks, but this maca was built without MPI; "
                       "rebuild with -DMACA_WITH_MPI=ON");
 #endif
+  // srun without an MPI plugin starts N independent copies that would all
+  // act as rank 0 on the same run directory.
+  if (const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS"); tasks != nullptr && std::atoi(tasks) > 1)
+    MACA_THROW(Error, "started by srun as one of {} tasks, but without MPI (no PMI/PMIx environment), so every task "
+               "would act as rank 0; launch with `srun --mpi=pmix` (or pmi2), or with one task", tasks);
   comm = make_serial_comm();
 }
 

@@ -160,4 +160,10 @@ TEST(Cli, EvalWithAMissingDataFileSaysWhereItLooked) {
   EXPECT_TRUE(contains(r.output, "no/such/file.txt")) << r.output;
 }
 
+TEST(Cli, SrunWithoutMpiIsRefusedInsteadOfRunningManyRankZeros) {
+  const auto r = run_maca("version", "SLURM_STEP_NUM_TASKS=4");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "srun --mpi=pmix")) << r.output;
+}
+
 }  // namespace

@@ -15,8 +15,9 @@ struct MacaResult {
   std::string output;  // stdout and stderr together
 };
 
-inline MacaResult run_maca(const std::string& args) {
-  const std::string cmd = std::string(MACA_BINARY) + " " + args + " 2>&1";
+// `env`: "NAME=value ..." set for this run only.
+inline MacaResult run_maca(const std::string& args, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(MACA_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   EXPECT_NE(pipe, nullptr) << cmd;
   MacaResult r{-1, ""};
