@@ -36,6 +36,14 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::filesystem::path& path) 
   return f;
 }
 
+void MappedFile::release(const uint8_t* p, size_t n) const {
+  if (n == 0 || p < data_ || p + n > data_ + size_) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p + n);
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

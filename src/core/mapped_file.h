@@ -22,6 +22,13 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Drops the pages of [p, p + n) from this process's resident set (the
+  // page cache keeps them; a later read faults them in again). Readers call
+  // it after copying a tensor out, so the RSS of a job that streams a model
+  // block by block does not grow with every block read. Safe for any range:
+  // the mapping is read-only, so nothing can be lost.
+  void release(const uint8_t* p, size_t n) const;
+
  private:
   MappedFile() = default;
   std::filesystem::path path_;

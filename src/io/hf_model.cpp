@@ -101,7 +101,9 @@ const SafetensorsFile& HfModel::shard(const std::string& name) const {
 Tensor HfModel::load(const std::string& name) const {
   const Tensor raw = view(name);
   // clone: a f32 view borrows the read-only mapping, callers get a tensor they may modify.
-  return raw.dtype() == DType::F32 ? raw.clone() : raw.to_f32();
+  Tensor out = raw.dtype() == DType::F32 ? raw.clone() : raw.to_f32();
+  shard(name).release(name);  // the copy is what stays resident
+  return out;
 }
 
 std::unique_ptr<ModelSource> open_hf_model(const std::filesystem::path& dir) { return std::make_unique<HfModel>(dir); }

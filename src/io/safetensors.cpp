@@ -172,6 +172,11 @@ const SafetensorsInfo& SafetensorsFile::info(const std::string& name) const {
   return it->second;
 }
 
+void SafetensorsFile::release(const std::string& name) const {
+  const SafetensorsInfo& i = info(name);
+  file_->release(file_->data() + data_start_ + i.begin, static_cast<size_t>(i.end - i.begin));
+}
+
 Tensor SafetensorsFile::view(const std::string& name) const {
   const SafetensorsInfo& i = info(name);
   const std::optional<DType> dt = i.maca_dtype();

@@ -54,6 +54,9 @@ class SafetensorsFile {
   // into an aligned buffer instead. Throws FileError for a missing tensor or a
   // dtype maca does not support.
   Tensor view(const std::string& name) const;
+  // Drops the tensor's mapped pages from the resident set (MappedFile::release)
+  // once a copy of it was made; views of it stay valid (they fault back in).
+  void release(const std::string& name) const;
 
  private:
   SafetensorsFile() = default;
