@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Tables for bench/scale_70b.sh and bench/scaling_smollm2.sh.
+
+  collect_scale.py memory [--pages-kept] LABEL=RUN_DIR ...   stage times, peak RSS per rank and
+                                              the peak-RSS formula, predicted vs measured
+  collect_scale.py scaling LABEL=RUN_DIR ...  stage times, all-reduce traffic, PPL
+  collect_scale.py same-weights RUN_A RUN_B   fraction of equal fake-quant weights per layer
+  collect_scale.py predict MODEL_DIR TOKENS P [--f64] [--pages-kept] [SKIP ...]  the formula alone
+
+--pages-kept: the binary predates e849cfe, which drops a tensor's mapped
+safetensors pages once it is copied out; before it they stayed resident.
+
+RUN_DIR is a `maca quantize` run.dir (report.json). memory also reads
+RUN_DIR.memwatch.json (bench/memwatch.py) when it exists.
+
+The peak-RSS formula (GPTQ, f32 Hessian, no act-order, fused single-batch
+path, LLaMA block; what is alive while the largest layer is rounded — read
+off src/pipeline/block_quantizer.cpp, src/quant/gptq.cpp,
+src/quant/hessian_prep.cpp, src/hessian/accumulator.cpp, src/model/model.cpp,
+src/io/hf_model.cpp). Bytes, per rank, T = calibration tokens of the rank,
+P = ranks, N_b = weights of one block, layer r x c rounded on this rank as
+r_p = ceil(r / P) rows, n = c (Hessian side):
+
+  anon = R                                  runtime (libraries, OpenBLAS/OpenMP, MPI)
+       + 4 V h                              embedding table, f32 (loaded whole)
+       + 4 N_b                              the block's weights, f32
+       + 4 T h                              calibration stream (hidden states)
+       + 4 T f_g                            forward temporaries at group g's capture
+       + 4 n^2                              finalized H (f32; the raw sums, 4 or 8 n^2 bytes for
+                                            quant.hessian_precision f32/f64, are freed before
+                                            rounding, so they only count at the finalize moment)
+       + 16 r_p c + 8 n^2                   GPTQ: W and its permuted copy (f64, both alive
+                                            while the copy is made) and the factor of H^-1 (f64)
+       + (17/16) * (slices of the group already rounded + full layers of earlier groups)
+  file = F                                  the binary's and libraries' pages (~0.02 GiB); before
+                                            e849cfe also b (V h + k N_b): the mapped safetensors
+                                            pages of the embedding and of the k blocks read so far
+                                            stayed resident (b = bytes per weight on disk)
+  peak RSS = max over layers of (anon) + file
+
+f_g (floats per token): qkv h; o and gate_up h + 2 H_q + 2 H_kv; down h + 2 H_q + 2 H_kv + 2 I.
+"""
+import json
+import math
+import pathlib
+import sys
+
+import yaml
+
+GIB = 2**30
+R_RUNTIME = 0.10 * GIB  # estimated; see bench/README.md
+LIBS_FILE = 0.02 * GIB  # file-backed pages of the binary and its libraries (measured: `maca version` ~17 MB RSS)
+
+
+def load_report(run):
+    return json.loads((pathlib.Path(run) / "report.json").read_text())
+
+
+def load_memwatch(run):
+    p = pathlib.Path(str(run).rstrip("/") + ".memwatch.json")
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def spec_of(report):
+    cfg = json.loads((pathlib.Path(report["provenance"]["model"]) / "config.json").read_text())
+    h, heads = cfg["hidden_size"], cfg["num_attention_heads"]
+    d = cfg.get("head_dim", h // heads)
+    return {"h": h, "I": cfg["intermediate_size"], "Hq": heads * d, "Hkv": cfg["num_key_value_heads"] * d,
+            "V": cfg["vocab_size"], "L": cfg["num_hidden_layers"],
+            "bytes_per_weight": {"bfloat16": 2, "float16": 2, "float32": 4}[cfg.get("torch_dtype", "bfloat16")]}
+
+
+def block_layers(s):
+    h, I, Hq, Hkv = s["h"], s["I"], s["Hq"], s["Hkv"]
+    return [("qkv", [("self_attn.q_proj", Hq, h), ("self_attn.k_proj", Hkv, h), ("self_attn.v_proj", Hkv, h)]),
+            ("o", [("self_attn.o_proj", h, Hq)]),
+            ("gate_up", [("mlp.gate_proj", I, h), ("mlp.up_proj", I, h)]),
+            ("down", [("mlp.down_proj", h, I)])]
+
+
+def skipped(name, patterns):
+    import fnmatch
+    return any(fnmatch.fnmatchcase("model.layers.0." + name, p) for p in patterns)
+
+
+def predict(s, T, P, skip, blocks_loaded, group_size=128, acc_bytes=4, pages_kept=False):
+    """Predicted peak (anon, file, terms, where) in bytes for one rank."""
+    h, I, Hq, Hkv, V, b = s["h"], s["I"], s["Hq"], s["Hkv"], s["V"], s["bytes_per_weight"]
+    groups = block_layers(s)
+    N_b = sum(r * c for _, ls in groups for _, r, c in ls)
+    fwd = {"qkv": h, "o": h + 2 * Hq + 2 * Hkv, "gate_up": h + 2 * Hq + 2 * Hkv, "down": h + 2 * Hq + 2 * Hkv + 2 * I}
+    per_weight_held = 1 + 8 / group_size  # codes + (f32 scale, i32 zero) per group of a row
+    base = {"runtime R": R_RUNTIME, "embedding f32 4Vh": 4 * V * h, "block f32 4N_b": 4 * N_b,
+            "calib stream 4Th": 4 * T * h}
+    best, held_out = None, 0.0
+    for g, layers in groups:
+        todo = [(n, r, c) for n, r, c in layers if not skipped(n, skip)]
+        if not todo:
+            continue
+        n = todo[0][2]
+        fw = 4 * T * fwd[g]
+        held_slices = 0.0
+        cands = [(f"{g}: finalize H (raw sums + H)", {"forward temps": fw, "raw sums (acc_bytes n^2)": acc_bytes * n * n,
+                                                      "H f32 4n^2": 4 * n * n, "rounded layers held": held_out})]
+        for name, r, c in todo:
+            rp = math.ceil(r / P)
+            # src/quant/gptq.cpp: W is read as f64; the factor of H^-1 (f64) is built while H (f32)
+            # is read in place; round_columns then makes the permuted f64 copy of W before it drops
+            # W, so for a moment both copies and the factor are alive (later: one copy, the factor,
+            # codes_p and codes, which is less).
+            cands.append((f"{g}: GPTQ of {name} ({rp}x{c} per rank)",
+                          {"forward temps": fw, "H f32 4n^2": 4 * n * n,
+                           "GPTQ W + permuted W f64 16r_pc": 16 * rp * c, "GPTQ H^-1 factor f64 8n^2": 8 * n * n,
+                           "rounded layers held": held_out + held_slices}))
+            held_slices += rp * c * per_weight_held
+        r, c = max(((r, c) for _, r, c in todo), key=lambda x: x[0] * x[1])
+        cands.append((f"{g}: gather + dequantize",
+                      {"forward temps": fw, "H f32 4n^2": 4 * n * n, "dequantized layer 4rc": 4 * r * c,
+                       "exchange buffers": (3 * r * c if P > 1 else 0),
+                       "rounded layers held": held_out + held_slices}))
+        for where, terms in cands:
+            tot = sum(terms.values())
+            if best is None or tot > best[0]:
+                best = (tot, where, terms)
+        held_out += sum(r * c for _, r, c in todo) * per_weight_held
+    terms = dict(base)
+    terms.update(best[2])
+    anon = sum(terms.values())
+    # Before e849cfe the mapped pages of every tensor read stayed resident; since then
+    # HfModel::load drops them once the tensor is copied out, and only the program's own
+    # file-backed pages (binary, shared libraries) remain.
+    file = b * (V * h + blocks_loaded * N_b) if pages_kept else 0
+    file += LIBS_FILE
+    return anon, file, terms, best[1], N_b
+
+
+def fmt_gib(x):
+    return f"{x / GIB:.2f}"
+
+
+def stage_row(label, r):
+    st = r["stages"]
+    keys = ["load_s", "forward_s", "hessian_s", "round_s", "comm_s", "checkpoint_s", "export_s", "total_s"]
+    return f"| {label} | {r['distributed']['ranks']} | " + " | ".join(f"{st.get(k, 0):.1f}" for k in keys) + " |"
+
+
+def memory(args):
+    pages_kept = "--pages-kept" in args
+    runs = [a.split("=", 1) for a in args if a != "--pages-kept"]
+    print("Time per stage (s; forward/hessian/round/comm/checkpoint summed over blocks, rank 0):\n")
+    print("| run | P | load | forward | hessian | round | comm | checkpoint | export | total |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, run in runs:
+        print(stage_row(label, load_report(run)))
+    print("\nPeak RSS per rank (GiB): measured VmHWM (report.json) against the formula; the sampled maxima of "
+          "RssAnon/RssFile come from bench/memwatch.py (0.25 s samples).\n")
+    print("| run | P | T/rank | rank | VmHWM | sampled max anon | sampled max file | predicted anon | "
+          "predicted file | predicted total | VmHWM / predicted | anon / predicted anon |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    details = []
+    for label, run in runs:
+        r = load_report(run)
+        mw = load_memwatch(run)
+        s = spec_of(r)
+        cfg = yaml.safe_load(r["config"])
+        skip = cfg["quant"]["skip"]
+        acc_bytes = 8 if cfg["quant"].get("hessian_precision", "f32") == "f64" else 4
+        P = r["distributed"]["ranks"]
+        T_total = r["provenance"]["calibration"]["tokens"]
+        T = math.ceil(T_total / P)
+        anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], r["group_size"], acc_bytes, pages_kept)
+        procs = (mw or {}).get("processes", [])
+        for rank, hwm in enumerate(r["distributed"]["peak_rss_bytes_per_rank"]):
+            p = procs[rank] if rank < len(procs) else None
+            ma = p["max_RssAnon"] if p else float("nan")
+            mf = p["max_RssFile"] if p else float("nan")
+            print(f"| {label} | {P} | {T} | {rank} | {fmt_gib(hwm)} | {fmt_gib(ma)} | {fmt_gib(mf)} | {fmt_gib(anon)} | "
+                  f"{fmt_gib(file)} | {fmt_gib(anon + file)} | {hwm / (anon + file):.3f} | {ma / anon:.3f} |")
+        details.append((label, s, T, P, skip, anon, file, terms, where, N_b, acc_bytes))
+    print("\nFormula terms at the predicted peak (GiB):\n")
+    for label, s, T, P, skip, anon, file, terms, where, N_b, acc_bytes in details:
+        print(f"- {label} (h {s['h']}, I {s['I']}, H_q {s['Hq']}, H_kv {s['Hkv']}, V {s['V']}, {s['L']} layers, "
+              f"N_b {N_b / 1e6:.1f} M, T {T}, P {P}, skip {skip}, raw sums f{8 * acc_bytes}): peak at {where}; "
+              + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
+              + f"; anon {anon / GIB:.2f}; file {file / GIB:.2f}")
+
+
+def scaling(args):
+    runs = [a.split("=", 1) for a in args]
+    print("| run | P | load | forward | hessian | round | comm | checkpoint | export | total |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, run in runs:
+        print(stage_row(label, load_report(run)))
+    print("\n| run | P | all-reduce bytes | all-reduce s | all-gather bytes (rank 0) | all-gather s | "
+          "peak RSS per rank (GiB) | FP PPL | quantized PPL | eval s (quantized) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    ppl = {}
+    for label, run in runs:
+        r = load_report(run)
+        d = r["distributed"]
+        ev = r.get("eval", {})
+        fp = ev.get("fp", {}).get("ppl", float("nan"))
+        q = ev.get("quantized", {}).get("ppl", float("nan"))
+        ppl[label] = q
+        print(f"| {label} | {d['ranks']} | {d['allreduce_bytes']} | {d['allreduce_s']:.2f} | "
+              f"{d['allgather_bytes_rank0']} | {d['allgather_s_rank0']:.2f} | "
+              + " / ".join(fmt_gib(x) for x in d["peak_rss_bytes_per_rank"])
+              + f" | {fp:.4f} | {q:.4f} | {ev.get('quantized', {}).get('seconds', float('nan')):.1f} |")
+    if len(ppl) == 2:
+        (a, pa), (b, pb) = ppl.items()
+        print(f"\nquantized PPL {b} vs {a}: {100 * (pb / pa - 1):+.3f} %")
+
+
+def same_weights(args):
+    import numpy as np
+    from safetensors.numpy import load_file
+    a_dir, b_dir = (pathlib.Path(x) for x in args[:2])
+
+    def tensors(d):
+        out = {}
+        for f in sorted((d / "fake_quant").glob("*.safetensors")):
+            out.update(load_file(str(f)))
+        return out
+
+    ta, tb = tensors(a_dir), tensors(b_dir)
+    qa = load_report(a_dir)
+    names = [l["name"] + ".weight" for l in qa["layers"] if not l["skipped"]]
+    worst, total_eq, total_n = (2.0, None), 0, 0
+    for n in names:
+        x, y = ta[n], tb[n]
+        assert x.shape == y.shape, n
+        eq = int(np.count_nonzero(x == y))
+        total_eq += eq
+        total_n += x.size
+        if eq / x.size < worst[0]:
+            worst = (eq / x.size, n)
+    print(f"{len(names)} quantized layers, {total_n} weights: {100 * total_eq / total_n:.4f} % equal "
+          f"(lowest layer: {worst[1]} {100 * worst[0]:.4f} %)")
+    return total_eq / total_n
+
+
+def predict_cmd(args):
+    """predict MODEL_DIR TOKENS P [--f64] [SKIP_PATTERN ...]: the formula alone (e.g. for a run that did not finish)."""
+    acc_bytes = 8 if "--f64" in args else 4
+    pages_kept = "--pages-kept" in args
+    args = [a for a in args if a not in ("--f64", "--pages-kept")]
+    model, T_total, P, skip = args[0], int(args[1]), int(args[2]), args[3:] or ["lm_head"]
+    s = spec_of({"provenance": {"model": model}})
+    T = math.ceil(T_total / P)
+    anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], 128, acc_bytes, pages_kept)
+    print(f"{model}, T {T} per rank, P {P}, skip {skip}: peak at {where}; "
+          + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
+          + f"; predicted anon {anon / GIB:.2f} GiB per rank, file {file / GIB:.2f} GiB, total {(anon + file) / GIB:.2f} GiB")
+
+
+if __name__ == "__main__":
+    cmd, rest = sys.argv[1], sys.argv[2:]
+    {"memory": memory, "scaling": scaling, "same-weights": same_weights, "predict": predict_cmd}[cmd](rest)
