@@ -1,15 +1,20 @@
-// `maca quantize`: the whole single-process job (design.md, data flow).
+// `maca quantize`: the whole job on one or many ranks (design.md, data flow;
+// docs/architecture.md).
 //
 //   validate every option against the model's shapes (before any work)
 //   -> tokenize the calibration data, sample the calibration set
-//   -> embed it; for each block: load, quantize (block_quantizer.h), advance
-//   -> export the GPTQ checkpoint and the fake-quant model
-//   -> evaluate the full-precision and the quantized model (optional)
-//   -> run.dir/report.json
+//   -> fingerprint; resume after the run dir's last committed block, or
+//      refuse a changed job (run_checkpoint.h)
+//   -> this rank's share of the sequences, embedded; for each block: load,
+//      replay from the checkpoint or quantize (block_quantizer.h) and commit
+//   -> export from the checkpoint (export_run.h), rank 0
+//   -> evaluate the full-precision and the quantized model (optional, windows
+//      sharded over the ranks) -> run.dir/report.json
 //
-// Memory: one block's weights, the calibration activations (one stream, two
-// for asymmetric methods) and that block's statistics; the rounded layers
-// (codes, 1 byte per weight, plus scales) are kept until export.
+// Memory per rank: one block's weights, this rank's calibration activations
+// (one stream, two for asymmetric methods), the block's statistics and its
+// rounded layers until the block is committed; nothing grows with the number
+// of blocks (docs/results.md has the formula).
 #pragma once
 
 #include <filesystem>
