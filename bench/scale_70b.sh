@@ -37,7 +37,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "$ROOT"
 mkdir -p "$OUT"
 CMDS=$OUT/commands.txt
-: >"$CMDS"
+echo "# $(date "+%F %T") $0 $*" >>"$CMDS"
 for b in "$MACA" "$MAKE"; do
   [[ -x $b ]] || { echo "missing $b; build: cmake --build $BUILD --target maca make_synthetic_llama" >&2; exit 1; }
 done

@@ -65,6 +65,7 @@ python3 bench/collect_scale.py scaling "P1=$OUT/p1" "P2=$OUT/p2"
 echo
 python3 bench/collect_scale.py scaling "P1-t1=$OUT/p1-t1" "P2-t1=$OUT/p2-t1"
 for pair in "p1 p2" "p1-t1 p2-t1"; do
+  # shellcheck disable=SC2086  # split "a b" into $1 $2 on purpose
   set -- $pair
   echo
   echo "== $1 vs $2"
