@@ -7,7 +7,8 @@
 // causal upper triangle beyond the tile and, with a sliding window, keys older
 // than the window are never multiplied. Softmax is the stable one (row max
 // subtracted) over each query's visible keys; masked entries are zeroed so
-// the P·V product ignores them.
+// the P·V product ignores them. The (sequence, kv head, query tile) tasks run
+// in parallel, each with single-threaded sgemm calls.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -53,44 +54,54 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<cons
   int64_t max_len = 0;
   for (int64_t n : seq_lens) max_len = std::max(max_len, n);
   const int64_t max_keys = window > 0 ? std::min(max_len, tile + window - 1) : max_len;
-  std::vector<float> qbuf(group * tile * d), scores(group * tile * max_keys), obuf(group * tile * d);
+
+  // Tasks (sequence, kv head, query tile): independent, each with its own
+  // single-threaded sgemm calls, so the result does not depend on the threads.
+  struct Task {
+    int64_t offset, h, i0, rows;
+  };
+  std::vector<Task> tasks;
+  int64_t offset = 0;
+  for (const int64_t n : seq_lens) {
+    for (int64_t h = 0; h < hkv; ++h)
+      for (int64_t i0 = 0; i0 < n; i0 += tile) tasks.push_back({offset, h, i0, std::min(tile, n - i0)});
+    offset += n;
+  }
+  MACA_ASSERT(offset == tokens, "attention: seq_lens sum {} != tokens {}", offset, tokens);
 
   const float* qp = q.data<float>();
   const float* kp = k.data<float>();
   const float* vp = v.data<float>();
   float* op = out.data<float>();
   const int64_t q_stride = hq * d, kv_stride = hkv * d;
+#pragma omp parallel if (tasks.size() > 1)
+  {
+    std::vector<float> qbuf(group * tile * d), scores(group * tile * max_keys), obuf(group * tile * d);
+#pragma omp for schedule(dynamic)
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      const auto [seq, h, i0, rows] = tasks[t];
+      const int64_t m = group * rows;
+      const int64_t k0 = window > 0 ? std::max<int64_t>(0, i0 - window + 1) : 0;
+      const int64_t nk = i0 + rows - k0;
+      for (int64_t g = 0; g < group; ++g)
+        for (int64_t r = 0; r < rows; ++r)
+          std::copy_n(qp + (seq + i0 + r) * q_stride + (h * group + g) * d, d, qbuf.data() + (g * rows + r) * d);
 
-  int64_t offset = 0;
-  for (const int64_t n : seq_lens) {
-    for (int64_t h = 0; h < hkv; ++h) {
-      for (int64_t i0 = 0; i0 < n; i0 += tile) {
-        const int64_t rows = std::min(tile, n - i0), m = group * rows;
-        const int64_t k0 = window > 0 ? std::max<int64_t>(0, i0 - window + 1) : 0;
-        const int64_t nk = i0 + rows - k0;
-        for (int64_t g = 0; g < group; ++g)
-          for (int64_t r = 0; r < rows; ++r)
-            std::copy_n(qp + (offset + i0 + r) * q_stride + (h * group + g) * d, d, qbuf.data() + (g * rows + r) * d);
-
-        const float* kt = kp + (offset + k0) * kv_stride + h * d;
-        const float* vt = vp + (offset + k0) * kv_stride + h * d;
-        gemm(false, true, m, nk, d, scale, qbuf.data(), d, kt, kv_stride, 0.0f, scores.data(), nk);
-#pragma omp parallel for schedule(static) if (m * nk > 16384)
-        for (int64_t row = 0; row < m; ++row) {
-          const int64_t i = i0 + row % rows;  // query position in the sequence
-          const int64_t lo = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
-          masked_softmax(scores.data() + row * nk, nk, lo - k0, i - k0);
-        }
-        gemm(false, false, m, d, nk, 1.0f, scores.data(), nk, vt, kv_stride, 0.0f, obuf.data(), d);
-
-        for (int64_t g = 0; g < group; ++g)
-          for (int64_t r = 0; r < rows; ++r)
-            std::copy_n(obuf.data() + (g * rows + r) * d, d, op + (offset + i0 + r) * q_stride + (h * group + g) * d);
+      const float* kt = kp + (seq + k0) * kv_stride + h * d;
+      const float* vt = vp + (seq + k0) * kv_stride + h * d;
+      gemm(false, true, m, nk, d, scale, qbuf.data(), d, kt, kv_stride, 0.0f, scores.data(), nk);
+      for (int64_t row = 0; row < m; ++row) {
+        const int64_t i = i0 + row % rows;  // query position in the sequence
+        const int64_t lo = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
+        masked_softmax(scores.data() + row * nk, nk, lo - k0, i - k0);
       }
+      gemm(false, false, m, d, nk, 1.0f, scores.data(), nk, vt, kv_stride, 0.0f, obuf.data(), d);
+
+      for (int64_t g = 0; g < group; ++g)
+        for (int64_t r = 0; r < rows; ++r)
+          std::copy_n(obuf.data() + (g * rows + r) * d, d, op + (seq + i0 + r) * q_stride + (h * group + g) * d);
     }
-    offset += n;
   }
-  MACA_ASSERT(offset == tokens, "attention: seq_lens sum {} != tokens {}", offset, tokens);
 }
 
 }  // namespace maca::kernels::cpu

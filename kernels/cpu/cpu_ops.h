@@ -7,10 +7,11 @@
 
 namespace maca::kernels::cpu {
 
-// Threads for OpenMP loops and the BLAS; n <= 0 keeps the library defaults.
+// Threads for the OpenMP loops (n <= 0 keeps the OpenMP default); the BLAS is
+// always set to one thread (see threads.cpp).
 void set_threads(int n);
 
-void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y);
+void linear(const Tensor& x, const Tensor& w, const Tensor& bias, std::span<const int64_t> seq_lens, Tensor& y);
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,

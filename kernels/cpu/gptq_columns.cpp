@@ -7,14 +7,14 @@ namespace maca::kernels::cpu {
 
 // Rows are independent, so each row walks the columns in order; every element
 // receives the same updates in the same order as GPTQ's column-major loop.
+// Single-threaded: the caller runs row tiles in parallel.
 void gptq_columns(const backend::GptqColumns& a, int64_t c0, int64_t c1) {
   const double maxq = a.maxq;
-#pragma omp parallel for schedule(static) if (a.rows * (c1 - c0) * a.ncols > (1 << 18))
   for (int64_t r = 0; r < a.rows; ++r) {
     double* w = a.w + r * a.ldw;
     double loss = 0.0;
     for (int64_t j = c0; j < c1; ++j) {
-      const int64_t gi = static_cast<int64_t>(a.grp[j]) * a.rows + r;
+      const int64_t gi = static_cast<int64_t>(a.grp[j]) * a.ldp + r;
       const double s = a.scales[gi], z = a.zeros[gi];
       const double q = std::clamp(std::nearbyint(w[j] / s) + z, 0.0, maxq);
       const double* h = a.hinv + j * a.ldh;

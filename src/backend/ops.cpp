@@ -13,9 +13,10 @@ void require_cpu(const Context& ctx, const char* op) {
 }
 }  // namespace
 
-void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
+void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, std::span<const int64_t> seq_lens,
+            Tensor& y) {
   require_cpu(ctx, "linear");
-  kernels::cpu::linear(x, w, bias, y);
+  kernels::cpu::linear(x, w, bias, seq_lens, y);
 }
 
 void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

@@ -15,8 +15,15 @@
 namespace maca::backend {
 
 // y[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N] when defined). The weight layout is the
-// PyTorch nn.Linear one.
-void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y);
+// PyTorch nn.Linear one. The rows are the sequences of `seq_lens` (empty: one
+// sequence): every output row depends only on its own sequence's rows and its
+// position there, never on the other sequences in the call or on the thread
+// count, so a sequence gives the same bits in any batch, on any rank.
+void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, std::span<const int64_t> seq_lens,
+            Tensor& y);
+inline void linear(Context& ctx, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
+  linear(ctx, x, w, bias, {}, y);
+}
 
 // General single-precision GEMM on raw row-major buffers:
 // C[M,N] = alpha · op(A) · op(B) + beta · C.
@@ -50,19 +57,20 @@ void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, in
 
 // GPTQ's column loop (algorithms.md §2 step 5) over one block w [rows, ncols]
 // (leading dimension ldw), rows independent. For each column j in [c0, c1), in
-// order, with s = scales[grp[j]·rows + r], z = zeros[grp[j]·rows + r]:
+// order, with s = scales[grp[j]·ldp + r], z = zeros[grp[j]·ldp + r]:
 //   codes[r, j] = clamp(nearbyint(w[r, j] / s) + z, 0, maxq)
 //   e = (w[r, j] − s·(codes[r, j] − z)) / hinv[j, j];  err[r, j] = e;
 //   loss[r] += e² / 2;  w[r, j+1 : ncols] −= e · hinv[j, j+1 : ncols].
 // hinv is the block's part of the upper Cholesky factor of H⁻¹ (leading
-// dimension ldh); scales/zeros are [n_groups, rows].
+// dimension ldh); scales/zeros are [n_groups, ldp].
 struct GptqColumns {
   double* w;
   int64_t rows, ncols, ldw;
   const double* hinv;
   int64_t ldh;
-  const float* scales;
+  const float* scales;  // group j of row r at [j·ldp + r]
   const int32_t* zeros;
+  int64_t ldp;
   const int32_t* grp;  // [ncols] group of each block column
   int maxq;
   uint8_t* codes;  // [rows, ldc]

@@ -1,7 +1,7 @@
 // Collectives between the ranks of one job (design.md, "Distribution").
 //
 // The pipeline talks to the other ranks only through this interface: sums of
-// Hessian statistics (all-reduce), the rounded row slices of a layer
+// Hessian statistics (an exact integer all-reduce), the rounded row slices of a layer
 // (all-gather), small decisions made on rank 0 (broadcast) and a stop flag
 // (all-reduce max). Implementations: a serial one (one process, every call is
 // a copy or a no-op) and MPI (host buffers). The NCCL implementation for GPU
@@ -37,9 +37,11 @@ class Comm {
   virtual int local_rank() const = 0;
   virtual int local_size() const = 0;
 
-  // Element-wise sum over ranks, in place.
-  virtual void allreduce_sum(std::span<float> data) = 0;
-  virtual void allreduce_sum(std::span<double> data) = 0;
+  // Element-wise sum over ranks, in place. Integers only: an integer sum is
+  // exact, so the result does not depend on the reduction order MPI/NCCL pick
+  // (a float sum would differ with the rank count). Statistics travel as
+  // fixed-point words (hessian/fixed_point.h).
+  virtual void allreduce_sum(std::span<int64_t> data) = 0;
   virtual int64_t allreduce_max(int64_t value) = 0;
   // Every rank's bytes, indexed by rank.
   virtual std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) = 0;

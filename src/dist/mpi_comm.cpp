@@ -14,13 +14,6 @@ namespace {
 
 constexpr int64_t kChunkBytes = 64LL << 20;
 
-template <class T>
-MPI_Datatype mpi_type();
-template <>
-MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
-template <>
-MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
-
 class MpiComm final : public Comm {
  public:
   MpiComm() {
@@ -38,8 +31,16 @@ class MpiComm final : public Comm {
   int local_rank() const override { return local_rank_; }
   int local_size() const override { return local_size_; }
 
-  void allreduce_sum(std::span<float> data) override { allreduce(data); }
-  void allreduce_sum(std::span<double> data) override { allreduce(data); }
+  void allreduce_sum(std::span<int64_t> data) override {
+    Timer t;
+    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
+    for (size_t i = 0; i < data.size(); i += per_chunk) {
+      const size_t n = std::min(per_chunk, data.size() - i);
+      MPI_Allreduce(MPI_IN_PLACE, data.data() + i, static_cast<int>(n), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    }
+    stats_.allreduce_bytes += static_cast<int64_t>(data.size_bytes());
+    stats_.allreduce_s += t.seconds();
+  }
 
   int64_t allreduce_max(int64_t value) override {
     int64_t out = 0;
@@ -81,18 +82,6 @@ class MpiComm final : public Comm {
   }
 
  private:
-  template <class T>
-  void allreduce(std::span<T> data) {
-    Timer t;
-    const auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(T)));
-    for (size_t i = 0; i < data.size(); i += per_chunk) {
-      const size_t n = std::min(per_chunk, data.size() - i);
-      MPI_Allreduce(MPI_IN_PLACE, data.data() + i, static_cast<int>(n), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
-    }
-    stats_.allreduce_bytes += static_cast<int64_t>(data.size_bytes());
-    stats_.allreduce_s += t.seconds();
-  }
-
   void bcast_bytes(uint8_t* data, int64_t n, int root) {
     for (int64_t i = 0; i < n; i += kChunkBytes)
       MPI_Bcast(data + i, static_cast<int>(std::min(kChunkBytes, n - i)), MPI_BYTE, root, MPI_COMM_WORLD);

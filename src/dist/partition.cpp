@@ -32,15 +32,17 @@ std::vector<int> shard_by_tokens(std::span<const int64_t> lengths, int ranks) { 
 
 std::vector<int> assign_owners(std::span<const double> costs, int ranks) { return lpt(costs, ranks); }
 
-std::vector<RowRange> split_rows(int64_t rows, int ranks) {
+std::vector<RowRange> split_rows(int64_t rows, int ranks, int64_t quantum) {
   MACA_CHECK(ranks >= 1, "rank count must be at least 1 (got {})", ranks);
+  MACA_ASSERT(quantum >= 1, "split_rows: quantum {}", quantum);
+  const int64_t units = (rows + quantum - 1) / quantum;
   std::vector<RowRange> out(static_cast<size_t>(ranks));
-  const int64_t base = rows / ranks, extra = rows % ranks;
+  const int64_t base = units / ranks, extra = units % ranks;
   int64_t at = 0;
   for (int r = 0; r < ranks; ++r) {
-    const int64_t n = base + (r < extra ? 1 : 0);
-    out[static_cast<size_t>(r)] = {at, at + n};
-    at += n;
+    const int64_t end = std::min(rows, at + (base + (r < extra ? 1 : 0)) * quantum);
+    out[static_cast<size_t>(r)] = {at, end};
+    at = end;
   }
   return out;
 }

@@ -14,14 +14,16 @@ namespace maca::dist {
 std::vector<int> shard_by_tokens(std::span<const int64_t> lengths, int ranks);
 
 // Contiguous row ranges [begin, end) of a layer with `rows` rows, one per
-// rank. Every row of a layer costs the same to round (one pass over the same
-// H), so equal-sized slices are the cost balance; the first rows % ranks
-// slices are one row longer.
+// rank, each starting at a multiple of `quantum` (the rounders' row tile, so
+// a slice gives the same bits as those rows of the whole layer). Every row of
+// a layer costs the same to round (one pass over the same H), so slices of
+// equal quantum counts are the cost balance; the first ones get one quantum
+// more, the last one the remainder.
 struct RowRange {
   int64_t begin = 0, end = 0;
   int64_t size() const { return end - begin; }
 };
-std::vector<RowRange> split_rows(int64_t rows, int ranks);
+std::vector<RowRange> split_rows(int64_t rows, int ranks, int64_t quantum = 1);
 
 // `owner` mode: whole layers per rank, balanced by cost (largest first onto
 // the least-loaded rank). Returns the owner of each layer.

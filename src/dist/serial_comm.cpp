@@ -12,8 +12,7 @@ class SerialComm final : public Comm {
   std::string name() const override { return "serial"; }
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
-  void allreduce_sum(std::span<float>) override {}
-  void allreduce_sum(std::span<double>) override {}
+  void allreduce_sum(std::span<int64_t>) override {}
   int64_t allreduce_max(int64_t value) override { return value; }
   std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) override {
     return {std::vector<uint8_t>(mine.begin(), mine.end())};

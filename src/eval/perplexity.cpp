@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -37,7 +38,10 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
   const int64_t head_units = std::max<int64_t>(1, s.hidden * s.vocab / std::max<int64_t>(1, block_params));
   Timer timer;
   Progress progress("eval", mine.size() * (n_blocks + head_units), "window-blocks");
-  double nll_sum = 0;
+  // Each window's NLL summed in token order; the windows' sums are then added
+  // in window order on every rank, so the result is the same for any rank or
+  // thread count.
+  std::vector<double> window_nll(static_cast<size_t>(mine.size()), 0.0);
   std::vector<double> nll(static_cast<size_t>(opt.ctx - 1));
   for (int64_t c0 = mine.begin; c0 < mine.end; c0 += per_chunk) {
     const int64_t nc = std::min(per_chunk, mine.end - c0);
@@ -56,12 +60,23 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
     for (int64_t i = 0; i < nc; ++i) {
       const auto targets = chunk_ids.subspan(static_cast<size_t>(i * opt.ctx + 1), static_cast<size_t>(opt.ctx - 1));
       model.token_nll(h.slice_rows(i * opt.ctx, (i + 1) * opt.ctx - 1), targets, nll);
-      for (double v : nll) nll_sum += v;
+      for (double v : nll) window_nll[static_cast<size_t>(c0 - mine.begin + i)] += v;
       progress.advance(head_units);
     }
   }
   progress.finish();
-  if (opt.comm) opt.comm->allreduce_sum(std::span<double>(&nll_sum, 1));
+  std::vector<double> all_nll = window_nll;
+  if (opt.comm && ranks > 1) {  // rank r holds windows split_rows(…)[r]: rank order is window order
+    const auto bytes = std::as_bytes(std::span<const double>(window_nll));
+    all_nll.clear();
+    for (const auto& part : opt.comm->allgather({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()})) {
+      const size_t at = all_nll.size();
+      all_nll.resize(at + part.size() / sizeof(double));
+      std::memcpy(all_nll.data() + at, part.data(), part.size());
+    }
+  }
+  double nll_sum = 0;
+  for (double v : all_nll) nll_sum += v;
 
   PerplexityResult r;
   r.stream_tokens = static_cast<int64_t>(ids.size());

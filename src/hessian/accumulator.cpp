@@ -1,115 +1,165 @@
 #include "hessian/accumulator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <numeric>
 
 #include "backend/context.h"
 #include "backend/ops.h"
 #include "core/error.h"
+#include "hessian/fixed_point.h"
 
 namespace maca::hessian {
 namespace {
-// Rows per BLAS call: bounds the scaled copies of x (and x_fp − x).
-constexpr int64_t kChunkRows = 4096;
+constexpr int64_t kTileWords = 2 * Accumulator::kTile * Accumulator::kTile;  // hi plane + lo plane
 }  // namespace
 
-Accumulator::Accumulator(int64_t n, Precision precision, bool with_d) : n_(n), precision_(precision), with_d_(with_d) {
+Accumulator::Accumulator(int64_t n, Precision precision, bool with_d)
+    : n_(n), tiles_((n + kTile - 1) / kTile), precision_(precision), with_d_(with_d) {
   MACA_ASSERT(n > 0, "Accumulator needs n > 0, got {}", n);
-  const size_t nn = static_cast<size_t>(n * n);
-  if (precision == Precision::F32) {
-    h32_.assign(nn, 0.0f);
-    if (with_d) d32_.assign(nn, 0.0f);
-  } else {
-    h64_.assign(nn, 0.0);
-    if (with_d) d64_.assign(nn, 0.0);
-  }
+  h_tile_.assign(static_cast<size_t>(tiles_ * tiles_), -1);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < tiles_; ++i)
+    for (int64_t j = i; j < tiles_; ++j, offset += kTileWords) h_tile_[static_cast<size_t>(i * tiles_ + j)] = offset;
+  d_offset_ = offset;
+  if (with_d) offset += tiles_ * tiles_ * kTileWords;
+  w_offset_ = offset;
+  words_.assign(static_cast<size_t>(offset + 3), 0);  // Σw (hi, lo) and the number of units added
 }
 
 int64_t Accumulator::n() const { return n_; }
-double Accumulator::sum_weight() const { return sum_weight_; }
-void Accumulator::set_sum_weight(double w) { sum_weight_ = w; }
 
-void* Accumulator::raw_h() { return precision_ == Precision::F32 ? static_cast<void*>(h32_.data()) : h64_.data(); }
+double Accumulator::sum_weight() const { return fixed_point::value(words_[w_offset_], words_[w_offset_ + 1]); }
 
-void* Accumulator::raw_d() {
-  if (!with_d_) return nullptr;
-  return precision_ == Precision::F32 ? static_cast<void*>(d32_.data()) : d64_.data();
-}
+std::span<int64_t> Accumulator::raw() { return words_; }
 
-void Accumulator::add(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp) {
+void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::span<const float> row_weight,
+                      const Tensor* x_fp) {
   MACA_ASSERT(x.dtype() == DType::F32 && x.device().is_cpu() && x.ndim() == 2 && x.dim(1) == n_,
               "Accumulator::add: x must be host f32 [rows, {}], got {}", n_, x.str());
-  MACA_ASSERT(row_weight.empty() || static_cast<int64_t>(row_weight.size()) == x.dim(0),
-              "Accumulator::add: {} row weights for {} rows", row_weight.size(), x.dim(0));
+  const int64_t rows = x.dim(0);
+  MACA_ASSERT(row_weight.empty() || static_cast<int64_t>(row_weight.size()) == rows,
+              "Accumulator::add: {} row weights for {} rows", row_weight.size(), rows);
   MACA_ASSERT(with_d_ == (x_fp != nullptr), "Accumulator::add: x_fp must be given iff D is accumulated");
   if (x_fp)
     MACA_ASSERT(x_fp->dtype() == DType::F32 && x_fp->device().is_cpu() && x_fp->shape() == x.shape(),
                 "Accumulator::add: x_fp {} does not match x {}", x_fp->str(), x.str());
   for (float w : row_weight)
-    MACA_CHECK(std::isfinite(w) && w >= 0,
-               "calibration row weight {} is not a finite "
-               "non-negative number",
-               w);
-  if (precision_ == Precision::F32)
-    add_typed<float>(x, row_weight, x_fp);
-  else
-    add_typed<double>(x, row_weight, x_fp);
-}
+    MACA_CHECK(std::isfinite(w) && w >= 0, "calibration row weight {} is not a finite non-negative number", w);
+  const std::vector<int64_t> whole{rows};
+  if (unit_rows.empty()) unit_rows = whole;
+  MACA_ASSERT(std::accumulate(unit_rows.begin(), unit_rows.end(), int64_t{0}) == rows,
+              "Accumulator::add: units cover a different row count than x {}", x.str());
 
-// H += Σ_r (√w_r x_r)(√w_r x_r)ᵀ and D += Σ_r (√w_r Δ_r)(√w_r x_r)ᵀ, i.e.
-// D[i][j] = Σ_r w_r Δ[r][i] x[r][j] with Δ = x_fp − x.
-template <class T>
-void Accumulator::add_typed(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp) {
-  auto ctx = backend::Context::create(Device::cpu());
-  T* h = static_cast<T*>(raw_h());
-  T* d = static_cast<T*>(raw_d());
-  const int64_t rows = x.dim(0);
-  const float* xs = x.data<float>();
-  const float* fs = x_fp ? x_fp->data<float>() : nullptr;
-  std::vector<T> xq(static_cast<size_t>(std::min(rows, kChunkRows) * n_));
-  std::vector<T> dx(fs ? xq.size() : 0);
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunkRows) {
-    const int64_t nr = std::min(kChunkRows, rows - r0);
-    for (int64_t r = 0; r < nr; ++r) {
-      const double w = row_weight.empty() ? 1.0 : row_weight[static_cast<size_t>(r0 + r)];
-      sum_weight_ += w;
-      const T sw = static_cast<T>(std::sqrt(w));
-      const float* xr = xs + (r0 + r) * n_;
-      T* out = xq.data() + r * n_;
-      for (int64_t i = 0; i < n_; ++i) out[i] = sw * static_cast<T>(xr[i]);
-      if (fs) {
-        const float* fr = fs + (r0 + r) * n_;
-        T* dout = dx.data() + r * n_;
-        for (int64_t i = 0; i < n_; ++i) dout[i] = sw * (static_cast<T>(fr[i]) - static_cast<T>(xr[i]));
-      }
-    }
-    backend::gram_update(*ctx, n_, nr, T(1), xq.data(), n_, T(1), h, n_);
-    if (fs) backend::gemm(*ctx, true, false, n_, n_, nr, T(1), dx.data(), n_, xq.data(), n_, T(1), d, n_);
+  const std::vector<float> ones(row_weight.empty() ? static_cast<size_t>(rows) : 0, 1.0f);
+  const float* w = row_weight.empty() ? ones.data() : row_weight.data();
+  std::vector<float> xq32, dx32;
+  std::vector<double> xq64, dx64;
+  int64_t r0 = 0;
+  for (const int64_t len : unit_rows) {
+    const float* xs = x.data<float>() + r0 * n_;
+    const float* fs = x_fp ? x_fp->data<float>() + r0 * n_ : nullptr;
+    if (precision_ == Precision::F32)
+      add_unit(xs, fs, w + r0, len, xq32, dx32);
+    else
+      add_unit(xs, fs, w + r0, len, xq64, dx64);
+    r0 += len;
   }
 }
 
-Tensor Accumulator::finalize(const void* raw, bool symmetrize) const {
+// One unit: H += Σ_r (√w_r x_r)(√w_r x_r)ᵀ and D += Σ_r (√w_r Δ_r)(√w_r x_r)ᵀ
+// (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x), each kTile × kTile tile
+// one single-threaded BLAS call in T, then added exactly to its words.
+template <class T>
+void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, int64_t rows, std::vector<T>& xq,
+                           std::vector<T>& dx) {
+  if (rows == 0) return;
+  double unit_weight = 0;
+  for (int64_t r = 0; r < rows; ++r) unit_weight += w[r];
+  MACA_CHECK(fixed_point::add(unit_weight, words_[w_offset_], words_[w_offset_ + 1]),
+             "a calibration sequence's row weights sum to {}, outside the exact-sum range", unit_weight);
+  words_[w_offset_ + 2] += 1;
+
+  xq.resize(static_cast<size_t>(rows * n_));
+  dx.resize(x_fp ? xq.size() : 0);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T sw = static_cast<T>(std::sqrt(static_cast<double>(w[r])));
+    for (int64_t i = 0; i < n_; ++i) xq[r * n_ + i] = sw * static_cast<T>(x[r * n_ + i]);
+    if (x_fp)
+      for (int64_t i = 0; i < n_; ++i)
+        dx[r * n_ + i] = sw * (static_cast<T>(x_fp[r * n_ + i]) - static_cast<T>(x[r * n_ + i]));
+  }
+
+  const int64_t h_tasks = tiles_ * (tiles_ + 1) / 2, tasks = h_tasks + (x_fp ? tiles_ * tiles_ : 0);
+  std::vector<std::pair<int64_t, int64_t>> h_ij;
+  for (int64_t i = 0; i < tiles_; ++i)
+    for (int64_t j = i; j < tiles_; ++j) h_ij.emplace_back(i, j);
+  std::atomic<bool> out_of_range{false};
+  auto ctx = backend::Context::create(Device::cpu());
+#pragma omp parallel
+  {
+    std::vector<T> buf(static_cast<size_t>(kTile * kTile));
+#pragma omp for schedule(dynamic)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const bool is_h = t < h_tasks;
+      const int64_t ti = is_h ? h_ij[t].first : (t - h_tasks) / tiles_;
+      const int64_t tj = is_h ? h_ij[t].second : (t - h_tasks) % tiles_;
+      const int64_t i0 = ti * kTile, j0 = tj * kTile;
+      const int64_t ni = std::min(kTile, n_ - i0), nj = std::min(kTile, n_ - j0);
+      const bool diag = is_h && ti == tj;
+      if (diag)
+        backend::gram_update(*ctx, ni, rows, T(1), xq.data() + i0, n_, T(0), buf.data(), kTile);
+      else
+        backend::gemm(*ctx, true, false, ni, nj, rows, T(1), (is_h ? xq.data() : dx.data()) + i0, n_,
+                      xq.data() + j0, n_, T(0), buf.data(), kTile);
+      int64_t* hi = words_.data() + (is_h ? h_tile_[ti * tiles_ + tj] : d_offset_ + (ti * tiles_ + tj) * kTileWords);
+      int64_t* lo = hi + kTile * kTile;
+      bool ok = true;
+      for (int64_t i = 0; i < ni; ++i)
+        for (int64_t j = diag ? i : 0; j < nj; ++j) {
+          const int64_t at = i * kTile + j;
+          ok &= fixed_point::add(static_cast<double>(buf[at]), hi[at], lo[at]);
+        }
+      if (!ok) out_of_range = true;
+    }
+  }
+  MACA_CHECK(!out_of_range, "a calibration sequence's statistics Σ w x xᵀ leave the exact-sum range (|value| > "
+             "{:g}, or not finite): the layer's input activations are non-finite or implausibly large",
+             fixed_point::kMaxAbs);
+}
+
+double Accumulator::value(const int64_t* tile, int64_t at) const {
+  return fixed_point::value(tile[at], tile[at + kTile * kTile]);
+}
+
+Tensor Accumulator::finalize_h() const {
+  MACA_CHECK(words_[w_offset_ + 2] <= fixed_point::kMaxTerms,
+             "{} calibration sequences exceed the {} the exact statistics sums hold; use fewer, longer sequences",
+             words_[w_offset_ + 2], fixed_point::kMaxTerms);
   Tensor out = Tensor::empty({n_, n_});
   float* o = out.data<float>();
-  const double scale = sum_weight_ > 0 ? 2.0 / sum_weight_ : 0.0;
+  const double sw = sum_weight(), scale = sw > 0 ? 2.0 / sw : 0.0;
   for (int64_t i = 0; i < n_; ++i)
-    for (int64_t j = 0; j < n_; ++j) {
-      // H: only the upper triangle (j >= i) is accumulated.
-      const int64_t src = symmetrize && j < i ? j * n_ + i : i * n_ + j;
-      const double v =
-          precision_ == Precision::F32 ? static_cast<const float*>(raw)[src] : static_cast<const double*>(raw)[src];
-      o[i * n_ + j] = static_cast<float>(v * scale);
+    for (int64_t j = i; j < n_; ++j) {
+      const int64_t* tile = words_.data() + h_tile_[(i / kTile) * tiles_ + j / kTile];
+      o[i * n_ + j] = o[j * n_ + i] = static_cast<float>(value(tile, (i % kTile) * kTile + j % kTile) * scale);
     }
   return out;
 }
 
-Tensor Accumulator::finalize_h() const {
-  return finalize(precision_ == Precision::F32 ? static_cast<const void*>(h32_.data()) : h64_.data(), true);
-}
-
 Tensor Accumulator::finalize_d() const {
   if (!with_d_) return {};
-  return finalize(precision_ == Precision::F32 ? static_cast<const void*>(d32_.data()) : d64_.data(), false);
+  Tensor out = Tensor::empty({n_, n_});
+  float* o = out.data<float>();
+  const double sw = sum_weight(), scale = sw > 0 ? 2.0 / sw : 0.0;
+  for (int64_t i = 0; i < n_; ++i)
+    for (int64_t j = 0; j < n_; ++j) {
+      const int64_t* tile = words_.data() + d_offset_ + ((i / kTile) * tiles_ + j / kTile) * kTileWords;
+      o[i * n_ + j] = static_cast<float>(value(tile, (i % kTile) * kTile + j % kTile) * scale);
+    }
+  return out;
 }
 
 }  // namespace maca::hessian

@@ -3,9 +3,17 @@
 //   D = Σ_r w_r (x_f,r − x_r) x_rᵀ / Σ_r w_r · 2   (asymmetric methods only)
 // with per-row sample weights w_r from the calibration set (MaCa position
 // weights ω(t) and per-sequence 1/L_s normalization; 1 for plain GPTQ).
-// Rows are scaled by √w_r before the Gram update, so weighting costs nothing.
-// Sums are kept raw (sum_weight() alongside) so distributed ranks can
-// all-reduce them before finalize().
+//
+// Deterministic by construction. Rows come in units (one calibration
+// sequence each); a unit's contribution is computed in `Precision` with a
+// fixed tiling (kTile × kTile output tiles, one single-threaded BLAS call per
+// tile and unit), so it depends only on the unit's rows. Contributions are
+// then added EXACTLY, as fixed-point integers (hessian/fixed_point.h), so the
+// sums do not depend on the order in which units arrive, on which rank holds
+// which unit, or on the thread count: any split of the same units over ranks
+// and threads gives the same bits, and the all-reduce of raw() is an integer
+// sum. The per-unit products cost the same flops as one big syrk; the
+// conversion costs n²/2 integer adds per unit.
 #pragma once
 
 #include <cstdint>
@@ -20,20 +28,29 @@ enum class Precision { F32, F64 };
 
 class Accumulator {
  public:
+  // Output tile edge: every unit's products are computed per kTile × kTile tile.
+  static constexpr int64_t kTile = 128;
+
   // n: input features; with_d: also accumulate D (needs the full-precision rows).
   Accumulator(int64_t n, Precision precision, bool with_d);
 
-  // x: [rows, n] F32 host rows of the (quantized-stream) input; row_weight:
-  // [rows] (empty span: all 1); x_fp: [rows, n] rows of the full-precision
-  // stream (required iff with_d).
-  void add(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp = nullptr);
+  // x: [rows, n] F32 host rows of the (quantized-stream) input, made of units
+  // of `unit_rows` rows each (sum = rows; empty: all rows are one unit);
+  // row_weight: [rows] (empty span: all 1); x_fp: [rows, n] rows of the
+  // full-precision stream (required iff with_d). Throws maca::Error when a
+  // unit's statistics leave the fixed-point range (non-finite activations or
+  // |Σ w x xᵀ| > 2^40 within one unit).
+  void add(const Tensor& x, std::span<const int64_t> unit_rows, std::span<const float> row_weight,
+           const Tensor* x_fp = nullptr);
+  void add(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp = nullptr) {
+    add(x, {}, row_weight, x_fp);
+  }
 
   int64_t n() const;
   double sum_weight() const;
-  // Raw sums, for an all-reduce; F64 or F32 host buffers of n*n values.
-  void* raw_h();
-  void* raw_d();
-  void set_sum_weight(double w);
+  // Every raw sum (H tiles, D tiles, Σw) as fixed-point integers, for an
+  // all-reduce (integer sum: exact, so its order does not matter).
+  std::span<int64_t> raw();
 
   // H (and D) as F32 [n, n], scaled by 2 / sum_weight.
   Tensor finalize_h() const;
@@ -41,17 +58,19 @@ class Accumulator {
 
  private:
   template <class T>
-  void add_typed(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp);
-  Tensor finalize(const void* raw, bool symmetrize) const;
+  void add_unit(const float* x, const float* x_fp, const float* w, int64_t rows, std::vector<T>& xq,
+                std::vector<T>& dx);
+  double value(const int64_t* tile, int64_t at) const;
 
-  int64_t n_;
+  int64_t n_, tiles_;  // tiles_: tiles per dimension
   Precision precision_;
   bool with_d_;
-  double sum_weight_ = 0;
-  // Raw sums in `precision_` (float or double) n×n each; H holds only its
-  // upper triangle until finalize_h().
-  std::vector<float> h32_, d32_;
-  std::vector<double> h64_, d64_;
+  // Fixed-point words: H's upper-triangle tiles (I <= J, row-major tile
+  // order), then D's tiles (all I, J), then Σw; each tile kTile² hi words
+  // followed by kTile² lo words.
+  std::vector<int64_t> words_;
+  std::vector<int64_t> h_tile_;  // offset of H tile (I, J) in words_, -1 below the diagonal
+  int64_t d_offset_ = 0, w_offset_ = 0;
 };
 
 }  // namespace maca::hessian

@@ -111,9 +111,9 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   backend::rmsnorm(ctx, hidden, w.input_norm, eps, unit, x);
   if (captured(LinearGroup::Qkv, x)) return;
   Tensor q = ctx.empty({tokens, hq * d}), k = ctx.empty({tokens, hkv * d}), v = ctx.empty({tokens, hkv * d});
-  backend::linear(ctx, x, w.q, w.q_bias, q);
-  backend::linear(ctx, x, w.k, w.k_bias, k);
-  backend::linear(ctx, x, w.v, w.v_bias, v);
+  backend::linear(ctx, x, w.q, w.q_bias, seq_lens, q);
+  backend::linear(ctx, x, w.k, w.k_bias, seq_lens, k);
+  backend::linear(ctx, x, w.v, w.v_bias, seq_lens, v);
   q = q.reshape({tokens, hq, d});
   k = k.reshape({tokens, hkv, d});
   v = v.reshape({tokens, hkv, d});
@@ -128,7 +128,7 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   backend::attention(ctx, q, k, v, seq_lens, s.attn_scale, s.layers[b].sliding_window, attn);
   attn = attn.reshape({tokens, hq * d});
   if (captured(LinearGroup::O, attn)) return;
-  backend::linear(ctx, attn, w.o, w.o_bias, x);
+  backend::linear(ctx, attn, w.o, w.o_bias, seq_lens, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_attn_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);
 
@@ -136,11 +136,11 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   backend::rmsnorm(ctx, hidden, w.pre_mlp_norm, eps, unit, x);
   if (captured(LinearGroup::GateUp, x)) return;
   Tensor gate = ctx.empty({tokens, s.intermediate}), up = ctx.empty({tokens, s.intermediate});
-  backend::linear(ctx, x, w.gate, w.gate_bias, gate);
-  backend::linear(ctx, x, w.up, w.up_bias, up);
+  backend::linear(ctx, x, w.gate, w.gate_bias, seq_lens, gate);
+  backend::linear(ctx, x, w.up, w.up_bias, seq_lens, up);
   backend::gated_activation(ctx, gate, up, s.activation, gate);
   if (captured(LinearGroup::Down, gate)) return;
-  backend::linear(ctx, gate, w.down, w.down_bias, x);
+  backend::linear(ctx, gate, w.down, w.down_bias, seq_lens, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_mlp_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);
 }

@@ -47,7 +47,7 @@ class BlockRun {
   void accumulate(LinearGroup g, const Tensor& x, const CalibBatch& batch, const Tensor* x_fp) {
     if (all_skipped(g)) return;  // no statistics for a group kept in full precision
     Timer t;
-    acc(g, x.dim(1)).add(x, batch.row_weight, x_fp);
+    acc(g, x.dim(1)).add(x, batch.seq_lens, batch.row_weight, x_fp);  // one unit per sequence
     stats_.hessian_s += t.seconds();
   }
 
@@ -186,20 +186,9 @@ class BlockRun {
   void finalize_statistics(LinearGroup g, Tensor& h, Tensor& d) {
     const auto first = std::find_if(layers_.begin(), layers_.end(), [&](const BlockLayer& l) { return l.group == g; });
     hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
-    if (ranks() > 1) {
+    if (ranks() > 1) {  // exact integer sums: the same bits for any rank count
       Timer t;
-      const auto nn = static_cast<size_t>(a.n() * a.n());
-      const bool with_d = needs_fp_stream(opt_.quant.method);
-      if (opt_.precision == hessian::Precision::F64) {
-        opt_.comm->allreduce_sum(std::span<double>(static_cast<double*>(a.raw_h()), nn));
-        if (with_d) opt_.comm->allreduce_sum(std::span<double>(static_cast<double*>(a.raw_d()), nn));
-      } else {
-        opt_.comm->allreduce_sum(std::span<float>(static_cast<float*>(a.raw_h()), nn));
-        if (with_d) opt_.comm->allreduce_sum(std::span<float>(static_cast<float*>(a.raw_d()), nn));
-      }
-      double w = a.sum_weight();
-      opt_.comm->allreduce_sum(std::span<double>(&w, 1));
-      a.set_sum_weight(w);
+      opt_.comm->allreduce_sum(a.raw());
       stats_.comm_s += t.seconds();
     }
     MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights are "
@@ -227,7 +216,7 @@ class BlockRun {
   QuantizedLinear round_share(const BlockLayer& layer, int owner, const Tensor* h, const Tensor* d) const {
     if (owner >= 0) return owner == rank() ? quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name)
                                            : QuantizedLinear{};
-    const dist::RowRange r = dist::split_rows(layer.weight->dim(0), ranks())[static_cast<size_t>(rank())];
+    const dist::RowRange r = dist::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};
     if (r.size() == layer.weight->dim(0)) return quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name);
     return quant::quantize_linear(layer.weight->slice_rows(r.begin, r.end), h, d, opt_.quant, layer.name);

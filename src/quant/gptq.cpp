@@ -9,7 +9,14 @@
 // the updated values deliberately. With dynamic groups the block width is
 // rounded to a multiple of g, so a group never straddles blocks and the result
 // does not depend on block_size (the lazy batch is exact in exact arithmetic).
+//
+// Rows are independent: the damped factors are computed once, then the rows
+// are rounded in tiles of kRowTile rows (counted from the layer's first row),
+// each tile with single-threaded BLAS calls, tiles spread over the threads.
+// A row's bits therefore depend only on its tile, not on the thread count nor
+// on which rank rounds it (ranks get tile-aligned row slices).
 #include <algorithm>
+#include <exception>
 #include <numeric>
 
 #include "backend/ops.h"
@@ -27,10 +34,11 @@ std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
   return perm;
 }
 
-// Rounds w (original order, [rows, cols]; consumed, so only its permuted copy
-// stays alive) with the factor of the permuted H⁻¹.
-void round_columns(backend::Context& ctx, std::vector<double> w, const std::vector<double>& hinv_u,
-                   const QuantOptions& opt, QuantizedLinear& q) {
+// Rounds rows [r0, r0 + nr) of the layer: w holds them ([nr, cols], original
+// order; consumed), the results go to q's rows r0… (scales/zeros [n_groups,
+// q.rows]). Returns the rows' loss.
+double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int64_t nr,
+                  const std::vector<double>& hinv_u, const QuantOptions& opt, QuantizedLinear& q) {
   const int64_t rows = q.rows, cols = q.cols;
   const std::vector<int32_t>& perm = q.perm;
   const bool whole_row = opt.group_size < 0;
@@ -38,16 +46,15 @@ void round_columns(backend::Context& ctx, std::vector<double> w, const std::vect
   const bool dynamic = !whole_row && !opt.static_groups;
   const Grid grid{opt.bits, opt.sym, opt.clip};
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
-  q.scales.resize(static_cast<size_t>(n_groups * rows));
-  q.zeros.resize(q.scales.size());
+  float* scales = q.scales.data() + r0;
+  int32_t* zeros = q.zeros.data() + r0;
 
   if (!dynamic)  // one group per row, or static groups of original columns
     for (int64_t j = 0; j < n_groups; ++j)
-      find_params(grid, w.data() + j * g, rows, std::min(g, cols - j * g), cols, q.scales.data() + j * rows,
-                  q.zeros.data() + j * rows);
+      find_params(grid, w.data() + j * g, nr, std::min(g, cols - j * g), cols, scales + j * rows, zeros + j * rows);
 
   std::vector<double> wp(w.size());
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < nr; ++r)
     for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w[r * cols + perm[i]];
   std::vector<double>().swap(w);
   std::vector<int32_t> grp(static_cast<size_t>(cols));
@@ -55,45 +62,42 @@ void round_columns(backend::Context& ctx, std::vector<double> w, const std::vect
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
   std::vector<uint8_t> codes_p(wp.size());
-  std::vector<double> err(static_cast<size_t>(rows * bs)), loss(static_cast<size_t>(rows), 0.0);
+  std::vector<double> err(static_cast<size_t>(nr * bs)), loss(static_cast<size_t>(nr), 0.0);
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols), nb = i2 - i1;
-    const backend::GptqColumns args{wp.data() + i1,
-                                    rows,
-                                    nb,
-                                    cols,
-                                    hinv_u.data() + i1 * cols + i1,
-                                    cols,
-                                    q.scales.data(),
-                                    q.zeros.data(),
-                                    grp.data() + i1,
-                                    grid.maxq(),
-                                    codes_p.data() + i1,
-                                    cols,
-                                    err.data(),
-                                    bs,
-                                    loss.data()};
+    const backend::GptqColumns args{.w = wp.data() + i1,
+                                    .rows = nr,
+                                    .ncols = nb,
+                                    .ldw = cols,
+                                    .hinv = hinv_u.data() + i1 * cols + i1,
+                                    .ldh = cols,
+                                    .scales = scales,
+                                    .zeros = zeros,
+                                    .ldp = rows,
+                                    .grp = grp.data() + i1,
+                                    .maxq = grid.maxq(),
+                                    .codes = codes_p.data() + i1,
+                                    .ldc = cols,
+                                    .err = err.data(),
+                                    .lde = bs,
+                                    .loss = loss.data()};
     if (dynamic) {
       for (int64_t c0 = 0; c0 < nb; c0 += g) {
         const int64_t j = (i1 + c0) / g, len = std::min(g, nb - c0);
-        find_params(grid, wp.data() + i1 + c0, rows, len, cols, q.scales.data() + j * rows, q.zeros.data() + j * rows);
+        find_params(grid, wp.data() + i1 + c0, nr, len, cols, scales + j * rows, zeros + j * rows);
         backend::gptq_columns(ctx, args, c0, c0 + len);
       }
     } else {
       backend::gptq_columns(ctx, args, 0, nb);
     }
     if (i2 < cols)  // lazy batch: W[:, i2:] −= Err · Hinv[i1:i2, i2:]
-      backend::gemm(ctx, false, false, rows, cols - i2, nb, -1.0, err.data(), bs, hinv_u.data() + i1 * cols + i2, cols,
+      backend::gemm(ctx, false, false, nr, cols - i2, nb, -1.0, err.data(), bs, hinv_u.data() + i1 * cols + i2, cols,
                     1.0, wp.data() + i2, cols);
   }
 
-  q.codes.resize(wp.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < cols; ++i) q.codes[r * cols + perm[i]] = codes_p[r * cols + i];
-  q.g_idx.resize(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i)
-    q.g_idx[perm[i]] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
-  q.loss = std::accumulate(loss.begin(), loss.end(), 0.0);
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t i = 0; i < cols; ++i) q.codes[(r0 + r) * cols + perm[i]] = codes_p[r * cols + i];
+  return std::accumulate(loss.begin(), loss.end(), 0.0);
 }
 
 }  // namespace
@@ -117,12 +121,36 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
   }
   const DampedFactors factors = damped_factors(*ctx, h, q.perm, opt, layer, D != nullptr);
   q.damp = factors.damp;
-  if (D) {
-    gptaq_target(*ctx, w, rows, *D, h, factors, opt.alpha, layer);
-    q.alpha = opt.alpha;
-  }
+  const std::vector<double> cross = D ? gptaq_cross(*D, h, layer) : std::vector<double>();
+  if (D) q.alpha = opt.alpha;
   q.method = method_name(D ? Method::Gptaq : Method::Gptq);
-  round_columns(*ctx, std::move(w), factors.hinv_u, opt, q);
+
+  const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
+  q.scales.resize(static_cast<size_t>((cols + g - 1) / g * rows));
+  q.zeros.resize(q.scales.size());
+  q.codes.resize(static_cast<size_t>(rows * cols));
+  q.g_idx.resize(static_cast<size_t>(cols));
+  const bool dynamic = opt.group_size >= 0 && !opt.static_groups;
+  for (int64_t i = 0; i < cols; ++i)
+    q.g_idx[q.perm[i]] = static_cast<int32_t>(opt.group_size < 0 ? 0 : dynamic ? i / g : q.perm[i] / g);
+
+  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
+  std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(tiles));
+#pragma omp parallel for schedule(dynamic) if (tiles > 1)
+  for (int64_t t = 0; t < tiles; ++t) {
+    try {
+      const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
+      std::vector<double> wt(w.begin() + r0 * cols, w.begin() + (r0 + nr) * cols);
+      if (D) gptaq_shift(*ctx, wt.data(), nr, cols, cross, factors, opt.alpha);
+      tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, factors.hinv_u, opt, q);
+    } catch (...) {
+      failed[static_cast<size_t>(t)] = std::current_exception();
+    }
+  }
+  for (const auto& e : failed)
+    if (e) std::rethrow_exception(e);
+  q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
   return q;
 }
 

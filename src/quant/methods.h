@@ -25,10 +25,13 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
 QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const QuantOptions& opt,
                      const std::string& layer);
 
-// GPTAQ's target W_α = W + α·W·D·H_λ⁻¹ (algorithms.md §4), in place on w
-// [rows, cols] (dead columns already zeroed); dead rows/columns of D are zeroed
-// first. factors.h_factor must hold the Cholesky factor of H_λ.
-void gptaq_target(backend::Context& ctx, std::vector<double>& w, int64_t rows, const Tensor& D, const LoadedHessian& h,
-                  const DampedFactors& factors, double alpha, const std::string& layer);
+// GPTAQ's target W_α = W + α·W·D·H_λ⁻¹ (algorithms.md §4) in two steps:
+// gptaq_cross gives D as double [n, n] with dead rows/columns zeroed (throws
+// naming the layer on a bad D); gptaq_shift applies the shift in place to
+// rows [rows, n] of w (dead columns already zeroed) with factors.h_factor,
+// the Cholesky factor of H_λ. Rows are independent.
+std::vector<double> gptaq_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer);
+void gptaq_shift(backend::Context& ctx, double* w, int64_t rows, int64_t n, const std::vector<double>& d,
+                 const DampedFactors& factors, double alpha);
 
 }  // namespace maca::quant

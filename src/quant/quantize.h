@@ -46,6 +46,12 @@ void validate(const QuantOptions& opt, int64_t cols, const std::string& layer);
 // D: F32 [cols, cols] (GPTAQ only). `layer` names the layer in warnings and
 // errors (damping retries). Never returns NaN: a Hessian that stays singular
 // after all retries is an error naming the layer.
+// Rows per independently rounded tile. GPTQ/GPTAQ round a layer in tiles of
+// this many rows counted from its first row (each tile single-threaded), so a
+// row slice that starts at a multiple of kRowTile gives the same bits as the
+// same rows of the whole layer, for any thread count.
+constexpr int64_t kRowTile = 32;
+
 QuantizedLinear quantize_linear(const Tensor& W, const Tensor* H, const Tensor* D, const QuantOptions& opt,
                                 const std::string& layer);
 

@@ -1,6 +1,6 @@
-// `maca quantize` and `maca eval` under mpirun with P = 1, 2, 3, 4 ranks on
-// the tiny llama: the rank count changes nothing beyond float summation order
-// (≥ 99 % identical weights, PPL within 0.5 %), a run killed with P ranks
+// `maca quantize` and `maca eval` under mpirun with P = 1, 2, 3 ranks and
+// 1, 2, 3 threads per rank on the tiny llama: identical bytes and
+// perplexities for every combination, a run killed with P ranks
 // resumes byte-identically with P ranks and is refused with another count,
 // and one failing rank ends the whole job with its message instead of a hang.
 #include <fmt/format.h>
@@ -19,25 +19,39 @@ using test_support::contains;
 using test_support::file_bytes;
 using Mpi = test_support::Mpi;
 
-TEST_F(Mpi, RankCountChangesNothingBeyondSummationOrder) {
-  const std::vector<std::vector<std::string>> jobs = {
-      {"quant.method=gptq"},
-      {"quant.method=gptaq", "quant.act_order=true", "quant.sym=false", "calib.batch_tokens=512",
-       "run.partition=owner"}};
+// Deterministic by construction: any rank count and any threads per rank give
+// the same bytes of both exports and the same perplexities.
+TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
+  struct Job {
+    std::vector<std::string> sets;
+    std::vector<std::pair<int, int>> ranks_threads;
+  };
+  const std::vector<Job> jobs = {
+      {{"quant.method=gptq"}, {{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}, {3, 1}, {3, 2}, {3, 3}}},
+      {{"quant.method=gptaq", "quant.act_order=true", "quant.sym=false", "calib.batch_tokens=512",
+        "run.partition=owner"},
+       {{1, 1}, {2, 3}, {3, 2}}}};
   for (size_t j = 0; j < jobs.size(); ++j) {
-    std::string log;
-    const std::string ref = fmt::format("job{}-p1", j);
-    ASSERT_EQ(mpirun(1, quantize(ref, jobs[j]), &log).code, 0) << log;
-    for (int ranks : {2, 3, 4}) {
-      const std::string run = fmt::format("job{}-p{}", j, ranks);
-      ASSERT_EQ(mpirun(ranks, quantize(run, jobs[j]), &log).code, 0) << log;
-      SCOPED_TRACE(run);
-      EXPECT_GE(equal_fraction(ref, run), 0.99);
-      EXPECT_NEAR(quantized_ppl(run) / quantized_ppl(ref), 1.0, 0.005);
+    std::string ref;
+    for (const auto& [ranks, threads] : jobs[j].ranks_threads) {
+      std::string log;
+      const std::string run = fmt::format("job{}-p{}-t{}", j, ranks, threads);
+      std::vector<std::string> sets = jobs[j].sets;
+      sets.push_back(fmt::format("run.threads={}", threads));
+      ASSERT_EQ(mpirun(ranks, quantize(run, sets), &log).code, 0) << log;
       const auto report = nlohmann::json::parse(std::ifstream(dir_ / run / "report.json"));
       EXPECT_EQ(report["distributed"]["ranks"], ranks);
       EXPECT_EQ(report["distributed"]["peak_rss_bytes_per_rank"].size(), static_cast<size_t>(ranks));
-      EXPECT_GT(report["distributed"]["allreduce_bytes"].get<int64_t>(), 0);
+      if (ranks > 1) EXPECT_GT(report["distributed"]["allreduce_bytes"].get<int64_t>(), 0);
+      if (ref.empty()) {
+        ref = run;
+        continue;
+      }
+      SCOPED_TRACE(run + " vs " + ref);
+      for (const char* f : {"gptq/model.safetensors", "fake_quant/model.safetensors"})
+        EXPECT_TRUE(file_bytes(dir_ / ref / f) == file_bytes(dir_ / run / f)) << f;
+      const auto ref_report = nlohmann::json::parse(std::ifstream(dir_ / ref / "report.json"));
+      EXPECT_EQ(report["eval"]["quantized"]["ppl"].get<double>(), ref_report["eval"]["quantized"]["ppl"].get<double>());
     }
   }
 }
@@ -67,17 +81,18 @@ TEST_F(Mpi, AFailingRankEndsTheWholeJob) {
 
 TEST_F(Mpi, ShardedEvaluationGivesTheSamePerplexity) {
   std::vector<double> ppl;
-  for (int ranks : {1, 3}) {
+  for (const auto& [ranks, threads] : std::vector<std::pair<int, int>>{{1, 2}, {3, 1}, {2, 3}}) {
     std::string log;
-    const fs::path run = dir_ / fmt::format("eval{}", ranks);
+    const fs::path run = dir_ / fmt::format("eval{}-{}", ranks, threads);
     ASSERT_EQ(mpirun(ranks, {"eval", "--model", (dir_ / "model").string(), "--ctx", "64", "--max-windows", "7",
-                             "--set", "run.dir=" + run.string()},
+                             "--set", "run.dir=" + run.string(), "--set", fmt::format("run.threads={}", threads)},
                      &log).code,
               0)
         << log;
     ppl.push_back(nlohmann::json::parse(std::ifstream(run / "eval.json"))["ppl"].get<double>());
   }
-  EXPECT_NEAR(ppl[1] / ppl[0], 1.0, 1e-12);
+  EXPECT_EQ(ppl[1], ppl[0]);  // bitwise: fixed tiles and a fixed-order sum of the windows' NLL
+  EXPECT_EQ(ppl[2], ppl[0]);
 }
 
 }  // namespace

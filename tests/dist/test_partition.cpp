@@ -46,6 +46,20 @@ TEST(Partition, RowsSplitIntoContiguousNearEqualSlices) {
   EXPECT_THROW(split_rows(4, 0), Error);
 }
 
+TEST(Partition, RowSlicesStartAtMultiplesOfTheQuantum) {
+  const std::vector<RowRange> r = split_rows(100, 3, 32);  // 4 quanta: 2, 1, 1
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].begin, 0);
+  EXPECT_EQ(r[0].end, 64);
+  EXPECT_EQ(r[1].end, 96);
+  EXPECT_EQ(r[2].end, 100);
+  const std::vector<RowRange> few = split_rows(40, 3, 32);  // 2 quanta for 3 ranks
+  EXPECT_EQ(few[0].size(), 32);
+  EXPECT_EQ(few[1].size(), 8);
+  EXPECT_EQ(few[2].size(), 0);
+  for (const auto& s : split_rows(1000, 7, 32)) EXPECT_EQ(s.begin % 32, 0);
+}
+
 TEST(Partition, OwnersBalanceCost) {
   const std::vector<double> cost = {8, 1, 1, 6};  // q, k, v, o-like
   EXPECT_EQ(assign_owners(cost, 2), (std::vector<int>{0, 1, 1, 1}));
@@ -62,9 +76,9 @@ TEST(SerialComm, CollectivesAreTheIdentity) {
   const auto comm = make_serial_comm();
   EXPECT_EQ(comm->rank(), 0);
   EXPECT_EQ(comm->size(), 1);
-  std::vector<double> v = {1.5, 2.5};
-  comm->allreduce_sum(std::span<double>(v));
-  EXPECT_EQ(v, (std::vector<double>{1.5, 2.5}));
+  std::vector<int64_t> v = {15, -25};
+  comm->allreduce_sum(std::span<int64_t>(v));
+  EXPECT_EQ(v, (std::vector<int64_t>{15, -25}));
   EXPECT_EQ(comm->allreduce_max(7), 7);
   const std::vector<uint8_t> mine = {1, 2, 3};
   const auto all = comm->allgather(mine);

@@ -1,12 +1,14 @@
 // hessian::Accumulator against direct double sums: per-row weights
 // (algorithms.md §3's length-3/length-7 example), F32 vs F64, D, and the raw
-// buffers an all-reduce would combine.
+// words an all-reduce would combine.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "core/error.h"
 #include "hessian/accumulator.h"
 
 namespace maca::hessian {
@@ -100,21 +102,60 @@ TEST(Accumulator, DMatchesDirectSumAndPrecisionsAgree) {
   expect_close(a32.finalize_d(), want_d, 1e-5);
 }
 
-// What an all-reduce does: sum the raw buffers and weights of two shards.
-TEST(Accumulator, RawSumsCombineLikeOneAccumulator) {
-  const Tensor x = random_rows(20, 5);
-  Accumulator whole(kN, Precision::F64, false), s0(kN, Precision::F64, false), s1(kN, Precision::F64, false);
-  whole.add(x, {});
-  s0.add(x.slice_rows(0, 8), {});
-  s1.add(x.slice_rows(8, 20), {});
-  double* h0 = static_cast<double*>(s0.raw_h());
-  const double* h1 = static_cast<const double*>(s1.raw_h());
-  for (int64_t i = 0; i < kN * kN; ++i) h0[i] += h1[i];
-  s0.set_sum_weight(s0.sum_weight() + s1.sum_weight());
-  const Tensor a = whole.finalize_h(), b = s0.finalize_h();
-  std::vector<double> want(a.data<float>(), a.data<float>() + a.numel());
-  expect_close(b, want, 1e-7);
-  EXPECT_EQ(s0.raw_d(), nullptr);
+// What an all-reduce does: sum the raw words of two shards. The words are
+// exact integers, so any split of the units and any order gives the same bits.
+TEST(Accumulator, RawSumsCombineExactlyInAnyOrder) {
+  const Tensor x = random_rows(20, 5), xf = random_rows(20, 6);
+  const std::vector<int64_t> units = {3, 5, 4, 8};
+  std::vector<float> w(20);
+  for (int r = 0; r < 20; ++r) w[r] = 0.25f + static_cast<float>(r % 3);
+  for (Precision p : {Precision::F32, Precision::F64}) {
+    Accumulator whole(kN, p, true), s0(kN, p, true), s1(kN, p, true);
+    whole.add(x, units, w, &xf);
+    // Shard 0 gets units 2 and 0 (in that order), shard 1 units 3 and 1.
+    auto add_unit = [&](Accumulator& a, int64_t r0, int64_t len) {
+      const Tensor xs = x.slice_rows(r0, r0 + len), fs = xf.slice_rows(r0, r0 + len);
+      a.add(xs, std::span<const float>(w).subspan(static_cast<size_t>(r0), static_cast<size_t>(len)), &fs);
+    };
+    add_unit(s0, 8, 4);
+    add_unit(s0, 0, 3);
+    add_unit(s1, 12, 8);
+    add_unit(s1, 3, 5);
+    const std::span<int64_t> a = s0.raw(), b = s1.raw();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+    EXPECT_EQ(s0.sum_weight(), whole.sum_weight());
+    for (auto [u, v] : {std::pair{whole.finalize_h(), s0.finalize_h()}, std::pair{whole.finalize_d(), s0.finalize_d()}})
+      for (int64_t i = 0; i < u.numel(); ++i) ASSERT_EQ(u.data<float>()[i], v.data<float>()[i]) << "entry " << i;
+  }
+}
+
+// Tiles: a width that is not a multiple of the tile edge, against direct sums.
+TEST(Accumulator, WideInputsAcrossTiles) {
+  const int64_t n = Accumulator::kTile + 37, rows = 50;
+  Tensor x = Tensor::empty({rows, n});
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(rng);
+  Accumulator acc(n, Precision::F64, false);
+  acc.add(x, std::vector<int64_t>{20, 30}, {});
+  const Tensor h = acc.finalize_h();
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double want = 0;
+      for (int64_t r = 0; r < rows; ++r) want += double(x.data<float>()[r * n + i]) * x.data<float>()[r * n + j];
+      worst = std::max(worst, std::abs(h.data<float>()[i * n + j] - want * 2 / rows));
+    }
+  EXPECT_LT(worst, 1e-5);
+}
+
+// Non-finite activations are an error, not a silently wrong Hessian.
+TEST(Accumulator, NonFiniteInputIsAnError) {
+  Tensor x = random_rows(4, 7);
+  x.data<float>()[5] = std::numeric_limits<float>::infinity();
+  Accumulator acc(kN, Precision::F64, false);
+  EXPECT_THROW(acc.add(x, {}), Error);
 }
 
 }  // namespace

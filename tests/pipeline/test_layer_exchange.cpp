@@ -49,7 +49,7 @@ void expect_same(const QuantizedLinear& a, const QuantizedLinear& b) {
 }
 
 TEST(LayerExchange, JoinedRowSlicesEqualTheWholeLayer) {
-  const Layer l = random_layer(37, 64, 5);
+  const Layer l = random_layer(3 * quant::kRowTile + 5, 64, 5);  // 4 row tiles, the last one short
   quant::QuantOptions opt;
   opt.method = quant::Method::Gptq;
   opt.bits = 3;
@@ -59,7 +59,7 @@ TEST(LayerExchange, JoinedRowSlicesEqualTheWholeLayer) {
   const QuantizedLinear whole = quant::quantize_linear(l.w, &l.h, nullptr, opt, "test");
   for (int ranks : {2, 3, 4, 40}) {
     std::vector<QuantizedLinear> slices;
-    for (const dist::RowRange& r : dist::split_rows(l.w.dim(0), ranks))
+    for (const dist::RowRange& r : dist::split_rows(l.w.dim(0), ranks, quant::kRowTile))
       slices.push_back(r.size() == 0 ? QuantizedLinear{}
                                      : unpack_layer(pack_layer(quant::quantize_linear(
                                            l.w.slice_rows(r.begin, r.end), &l.h, nullptr, opt, "test"))));

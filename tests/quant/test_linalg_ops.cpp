@@ -121,8 +121,8 @@ TEST_F(LinalgOps, GptqColumnsFollowsTheDefinition) {
   const std::vector<int32_t> zeros = {8, 7, 9, 8, 8, 6}, grp = {0, 0, 1, 1, 1};
   std::vector<uint8_t> codes(static_cast<size_t>(rows * nc));
   std::vector<double> err(static_cast<size_t>(rows * nc)), loss(rows, 0.0);
-  const GptqColumns args{w.data(),   rows, nc,           nc, h.data(),   nc, scales.data(), zeros.data(),
-                         grp.data(), 15,   codes.data(), nc, err.data(), nc, loss.data()};
+  const GptqColumns args{w.data(), rows,        nc,        nc,           h.data(), nc,         scales.data(), zeros.data(),
+                         rows,     grp.data(), 15,        codes.data(), nc,       err.data(), nc,            loss.data()};
   gptq_columns(*ctx_, args, 0, 2);
   gptq_columns(*ctx_, args, 2, nc);
   for (int64_t j = 0; j < nc; ++j)
