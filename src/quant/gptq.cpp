@@ -5,8 +5,9 @@
 // Group parameters: g = −1 once from the whole W; static groups per original
 // group up front; dynamic groups when the loop reaches a group's first
 // (processing-order) column, from that group's CURRENT, already error-updated
-// columns. The GPTQ reference reads the stale global W there instead; we use
-// the updated values deliberately. With dynamic groups the block width is
+// columns (quant.group_params = current), or, as the GPTQ reference does,
+// from the columns as they were when the enclosing lazy block began
+// (block_start). With dynamic groups the block width is
 // rounded to a multiple of g, so a group never straddles blocks and the result
 // does not depend on block_size (the lazy batch is exact in exact arithmetic).
 //
@@ -44,7 +45,7 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
   const bool whole_row = opt.group_size < 0;
   const int64_t g = whole_row ? cols : opt.group_size;
   const bool dynamic = !whole_row && !opt.static_groups;
-  const Grid grid{opt.bits, opt.sym, opt.clip};
+  const Grid grid{opt.bits, opt.sym, opt.clip, opt.scale_rounding};
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   float* scales = q.scales.data() + r0;
   int32_t* zeros = q.zeros.data() + r0;
@@ -61,6 +62,8 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
   for (int64_t i = 0; i < cols; ++i) grp[i] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
+  const bool stale = dynamic && opt.group_params == GroupParams::BlockStart;
+  std::vector<double> block_start;  // stale: the block's columns as the block began
   std::vector<uint8_t> codes_p(wp.size());
   std::vector<double> err(static_cast<size_t>(nr * bs)), loss(static_cast<size_t>(nr), 0.0);
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
@@ -81,10 +84,17 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
                                     .err = err.data(),
                                     .lde = bs,
                                     .loss = loss.data()};
+    if (stale) {
+      block_start.resize(static_cast<size_t>(nr * nb));
+      for (int64_t r = 0; r < nr; ++r) std::copy_n(wp.data() + r * cols + i1, nb, block_start.data() + r * nb);
+    }
     if (dynamic) {
       for (int64_t c0 = 0; c0 < nb; c0 += g) {
         const int64_t j = (i1 + c0) / g, len = std::min(g, nb - c0);
-        find_params(grid, wp.data() + i1 + c0, nr, len, cols, scales + j * rows, zeros + j * rows);
+        if (stale)
+          find_params(grid, block_start.data() + c0, nr, len, nb, scales + j * rows, zeros + j * rows);
+        else
+          find_params(grid, wp.data() + i1 + c0, nr, len, cols, scales + j * rows, zeros + j * rows);
         backend::gptq_columns(ctx, args, c0, c0 + len);
       }
     } else {

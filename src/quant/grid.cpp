@@ -20,7 +20,7 @@ double clip_error(const double* x, int64_t len, double scale, double zero, doubl
 
 }  // namespace
 
-double round_scale_to_f16(double s) {
+double round_scale_to_f16(double s, ScaleRounding mode) {
   constexpr uint16_t kMinSub = 0x0001, kMaxFinite = 0x7bff;
   // f32_to_f16 after a double→float step may round twice; correct it by
   // comparing with the neighbours in double.
@@ -36,6 +36,7 @@ double round_scale_to_f16(double s) {
       best_d = d;
     }
   }
+  if (mode == ScaleRounding::Up && f16_to_f32(best) < s && best < kMaxFinite) ++best;
   return f16_to_f32(best);
 }
 
@@ -76,7 +77,7 @@ void find_params(const Grid& grid, const double* x, int64_t rows, int64_t len, i
         }
       }
     }
-    scale[r] = static_cast<float>(round_scale_to_f16(s));
+    scale[r] = static_cast<float>(round_scale_to_f16(s, grid.scale_rounding));
     zero[r] = static_cast<int32_t>(std::clamp(z, 0.0, maxq));
   }
 }

@@ -18,6 +18,7 @@ struct Grid {
   int bits = 4;
   bool sym = true;
   ClipSearch clip;
+  ScaleRounding scale_rounding = ScaleRounding::Nearest;
 
   int maxq() const { return (1 << bits) - 1; }
 };
@@ -30,8 +31,9 @@ inline double quantize_code(double x, double scale, double zero, double maxq) {
   return std::clamp(std::nearbyint(x / scale) + zero, 0.0, maxq);
 }
 
-// Nearest fp16 value (ties to even) of a positive s, kept within
-// [smallest positive subnormal, largest finite].
-double round_scale_to_f16(double s);
+// The fp16 value for a positive scale s (`Nearest`: ties to even; `Up`: the
+// smallest fp16 value >= s), kept within [smallest positive subnormal,
+// largest finite].
+double round_scale_to_f16(double s, ScaleRounding mode = ScaleRounding::Nearest);
 
 }  // namespace maca::quant

@@ -14,6 +14,18 @@ Method parse_method(const std::string& s) {
   MACA_THROW(ConfigError, "quant.method: unknown method '{}'; choose rtn, gptq or gptaq", s);
 }
 
+ScaleRounding parse_scale_rounding(const std::string& s) {
+  if (s == "nearest") return ScaleRounding::Nearest;
+  if (s == "up") return ScaleRounding::Up;
+  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest or up", s);
+}
+
+GroupParams parse_group_params(const std::string& s) {
+  if (s == "current") return GroupParams::Current;
+  if (s == "block_start") return GroupParams::BlockStart;
+  MACA_THROW(ConfigError, "quant.group_params: unknown choice '{}'; choose current or block_start", s);
+}
+
 const char* method_name(Method m) {
   switch (m) {
     case Method::Rtn:

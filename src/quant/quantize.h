@@ -23,6 +23,22 @@ struct ClipSearch {
   double norm = 2.4;        // error exponent
 };
 
+// How a group's scale is made fp16-exact (codes are always computed against
+// the stored fp16 scale, so the export dequantizes to what the rounder used).
+// nearest: the nearest fp16 value. up: the smallest fp16 value >= the min-max
+// scale, so no weight of the group lies beyond the grid's half-step range and
+// the group's extreme never rounds outward past its tie (docs/results.md, "RTN ties").
+enum class ScaleRounding { Nearest, Up };
+ScaleRounding parse_scale_rounding(const std::string& s);
+
+// Which values GPTQ's dynamic groups take their scale/zero from, when the loop
+// reaches a group's first column. current: the group's columns with every
+// error update so far (maca's default). block_start: the columns as they were
+// when the enclosing lazy block began, i.e. without the updates from earlier
+// columns of the same block, as the GPTQ reference (and GPTQModel) do.
+enum class GroupParams { Current, BlockStart };
+GroupParams parse_group_params(const std::string& s);
+
 struct QuantOptions {
   Method method = Method::Gptq;
   int bits = 4;               // 2, 3, 4, 8
@@ -36,6 +52,8 @@ struct QuantOptions {
   int64_t block_size = 128;   // lazy-batch width
   ClipSearch clip;
   double alpha = 0.25;        // GPTAQ interpolation
+  ScaleRounding scale_rounding = ScaleRounding::Nearest;
+  GroupParams group_params = GroupParams::Current;
 };
 
 // Checks bits/group size/etc. against a layer with `cols` inputs; throws

@@ -10,7 +10,7 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
   const int64_t rows = W.dim(0), cols = W.dim(1);
   const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
-  const Grid grid{opt.bits, opt.sym, opt.clip};
+  const Grid grid{opt.bits, opt.sym, opt.clip, opt.scale_rounding};
   QuantizedLinear q = new_result(rows, cols, opt, false);
   q.method = method_name(Method::Rtn);
   q.scales.resize(static_cast<size_t>(n_groups * rows));

@@ -52,6 +52,8 @@ QuantOptions options_of(const nlohmann::json& c) {
   o.clip.enabled = c["clip"];
   o.block_size = c["block_size"];
   o.alpha = c["alpha"];
+  o.scale_rounding = parse_scale_rounding(c["scale_rounding"]);
+  o.group_params = parse_group_params(c["group_params"]);
   return o;
 }
 
@@ -91,9 +93,9 @@ std::string case_name(const ::testing::TestParamInfo<size_t>& info) {
   return inputs().meta["cases"][info.param]["name"];
 }
 
-INSTANTIATE_TEST_SUITE_P(Quant, Fixture, ::testing::Range<size_t>(0, 13), case_name);
+INSTANTIATE_TEST_SUITE_P(Quant, Fixture, ::testing::Range<size_t>(0, 17), case_name);
 
-TEST(Fixture, CaseCountMatchesTheFile) { EXPECT_EQ(inputs().meta["cases"].size(), 13u); }
+TEST(Fixture, CaseCountMatchesTheFile) { EXPECT_EQ(inputs().meta["cases"].size(), 17u); }
 
 // Rows are independent: a slice of rows rounds exactly like those rows of the full layer.
 TEST(Fixture, RowSliceEqualsFullLayer) {

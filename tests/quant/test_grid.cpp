@@ -1,6 +1,7 @@
 // The quantization grid: fp16 scale rounding and find_params edge cases.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -19,6 +20,44 @@ TEST(Grid, ScaleRoundsToNearestF16) {
   EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -11)), 1.0);  // exact tie: even
   EXPECT_EQ(round_scale_to_f16(1e-12), std::ldexp(1.0, -24));    // smallest subnormal
   EXPECT_EQ(round_scale_to_f16(1e9), 65504.0);
+}
+
+TEST(Grid, ScaleRoundsUpToF16) {
+  const auto up = ScaleRounding::Up;
+  EXPECT_EQ(round_scale_to_f16(1.0, up), 1.0);  // already fp16: unchanged
+  EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -40), up), 1 + std::ldexp(1.0, -10));
+  EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -11), up), 1 + std::ldexp(1.0, -10));  // the tie goes up
+  EXPECT_EQ(round_scale_to_f16(1e9, up), 65504.0);
+  for (double s = 1e-4; s < 100; s *= 1.37) {  // normal fp16 range: one step is at most 2^-10 relative
+    const double r = round_scale_to_f16(s, up);
+    EXPECT_GE(r, s);
+    EXPECT_LE(r, round_scale_to_f16(s) * (1 + std::ldexp(1.0, -10)));
+  }
+}
+
+// With scales rounded up, no symmetric group's extreme weight is rounded
+// outward: every dequantized value stays within the group's max |w|.
+TEST(Grid, ScaleUpKeepsExtremesInside) {
+  const Grid nearest{4, true, {}}, up{4, true, {}, ScaleRounding::Up};
+  int outward_nearest = 0;
+  for (int row = 0; row < 400; ++row) {
+    std::vector<double> x(64);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(row * 7.1 + i * 1.3) * (1 + row % 5);
+    double amax = 0;
+    for (double v : x) amax = std::max(amax, std::abs(v));
+    for (const Grid* g : {&nearest, &up}) {
+      float s;
+      int32_t z;
+      find_params(*g, x.data(), 1, 64, 64, &s, &z);
+      double deq_max = 0;
+      for (double v : x) deq_max = std::max(deq_max, std::abs(s * (quantize_code(v, s, z, g->maxq()) - z)));
+      if (g == &up)
+        EXPECT_LE(deq_max, amax) << row;
+      else
+        outward_nearest += deq_max > amax;
+    }
+  }
+  EXPECT_GT(outward_nearest, 0);  // the rule matters: nearest rounding does push some outward
 }
 
 TEST(Grid, ReferenceMinMaxRules) {

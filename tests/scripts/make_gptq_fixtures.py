@@ -10,8 +10,11 @@ for tests/quant/test_fixtures.cpp.
 
 maca's choices it follows: dead columns are zeroed before any group
 parameters are computed; dynamic groups take their parameters from the
-current (error-updated) columns; the scale is rounded to the nearest fp16
-value after the clip search (and clamped to [2^-24, 65504]), the zero point
+current (error-updated) columns, or with quant.group_params = block_start
+from the columns as they were when the enclosing lazy block began (the
+reference's behaviour); the scale is rounded to the nearest fp16 value (or,
+with quant.scale_rounding = up, to the smallest fp16 value above it) after
+the clip search (and clamped to [2^-24, 65504]), the zero point
 clamped to [0, maxq], and codes use the rounded scale; act-order is a stable
 sort of diag(H) descending.
 
@@ -33,7 +36,16 @@ OUT = ROOT / "tests" / "fixtures" / "quant"
 ROWS, COLS, TOKENS, DEAD = 16, 256, 512, 5
 
 
-def find_params(x, bits, sym, clip):
+def to_f16(scale, rounding):
+    """fp16 value of each positive scale: nearest (ties to even) or up (smallest fp16 >= scale)."""
+    h = scale.astype(np.float16)
+    if rounding == "up":
+        below = h.astype(np.float64) < scale
+        h[below] = np.nextafter(h[below], np.float16(np.inf))
+    return np.clip(h.astype(np.float64), 2.0**-24, 65504.0)
+
+
+def find_params(x, bits, sym, clip, rounding="nearest"):
     """Per-row (scale, zero) of x [rows, len]."""
     maxq = 2**bits - 1
     xmin = np.minimum(x.min(axis=1), 0.0)
@@ -60,7 +72,7 @@ def find_params(x, bits, sym, clip):
             best[better] = err[better]
             scale[better] = scale1[better]
             zero[better] = zero1[better]
-    scale = np.clip(scale.astype(np.float16).astype(np.float64), 2.0**-24, 65504.0)
+    scale = to_f16(scale, rounding)
     zero = np.clip(zero, 0, maxq)
     return scale, zero
 
@@ -83,7 +95,8 @@ def prepare(W, H, damp):
     return W, H, Hd, dead
 
 
-def gptq(W, H, bits, gs, sym, act_order, static_groups, clip, damp=0.01, D=None, alpha=0.0):
+def gptq(W, H, bits, gs, sym, act_order, static_groups, clip, damp=0.01, D=None, alpha=0.0, rounding="nearest",
+         block_start=False, bs=128):
     rows, cols = W.shape
     maxq = 2**bits - 1
     W, H, Hd, dead = prepare(W, H, damp)
@@ -99,16 +112,20 @@ def gptq(W, H, bits, gs, sym, act_order, static_groups, clip, damp=0.01, D=None,
     dynamic = gs != -1 and not static_groups
     if not dynamic:
         for j in range(n_groups):
-            scales[j], zeros[j] = find_params(W[:, j * g:(j + 1) * g], bits, sym, clip)
+            scales[j], zeros[j] = find_params(W[:, j * g:(j + 1) * g], bits, sym, clip, rounding)
     perm = np.argsort(-np.diag(H), kind="stable") if act_order else np.arange(cols)
     W = W[:, perm]
     U = np.linalg.cholesky(np.linalg.inv(Hd[perm][:, perm])).T  # H⁻¹ = UᵀU, U upper
     codes = np.zeros((rows, cols))
     group_of_pos = np.zeros(cols, dtype=np.int64)
     loss = 0.0
+    width = g * max(1, bs // g)  # maca's lazy-block width with dynamic groups
     for i in range(cols):
+        if block_start and i % width == 0:
+            snapshot, b0 = W[:, i:i + width].copy(), i  # the block's columns as the block begins
         if dynamic and i % g == 0:
-            scales[i // g], zeros[i // g] = find_params(W[:, i:i + g], bits, sym, clip)
+            src = snapshot[:, i - b0:i - b0 + g] if block_start else W[:, i:i + g]
+            scales[i // g], zeros[i // g] = find_params(src, bits, sym, clip, rounding)
         grp = 0 if gs == -1 else (i // g if dynamic else perm[i] // g)
         group_of_pos[i] = grp
         s, z = scales[grp], zeros[grp]
@@ -125,7 +142,7 @@ def gptq(W, H, bits, gs, sym, act_order, static_groups, clip, damp=0.01, D=None,
     return dict(codes=out_codes, scales=scales, zeros=zeros, g_idx=g_idx, perm=perm, loss=loss, damp=damp)
 
 
-def rtn(W, bits, gs, sym, clip):
+def rtn(W, bits, gs, sym, clip, rounding="nearest"):
     rows, cols = W.shape
     maxq = 2**bits - 1
     W = W.astype(np.float64)
@@ -134,7 +151,7 @@ def rtn(W, bits, gs, sym, clip):
     zeros = np.zeros((cols // g, rows))
     codes = np.zeros((rows, cols))
     for j in range(cols // g):
-        scales[j], zeros[j] = find_params(W[:, j * g:(j + 1) * g], bits, sym, clip)
+        scales[j], zeros[j] = find_params(W[:, j * g:(j + 1) * g], bits, sym, clip, rounding)
         sl = slice(j * g, (j + 1) * g)
         codes[:, sl] = codes_of(W[:, sl], scales[j][:, None], zeros[j][:, None], maxq)
     deq = np.repeat(scales.T, g, axis=1) * (codes - np.repeat(zeros.T, g, axis=1))
@@ -175,6 +192,14 @@ CASES = [
     ("gptaq_sym_g128", "gptaq", 4, 128, True, False, False, False, 128, 0.25),
     ("gptaq_act_asym_g64", "gptaq", 3, 64, False, True, False, False, 128, 0.5),
 ]
+# Cases with a non-default quant.scale_rounding / quant.group_params:
+# name, method, bits, group_size, sym, act_order, block_size, scale_rounding, group_params
+OPTION_CASES = [
+    ("rtn_sym_g64_scale_up", "rtn", 4, 64, True, False, 128, "up", "current"),
+    ("gptq_sym_g64_scale_up", "gptq", 3, 64, True, False, 128, "up", "current"),
+    ("gptq_sym_g32_block_start", "gptq", 4, 32, True, False, 128, "nearest", "block_start"),
+    ("gptq_act_asym_g64_block_start", "gptq", 3, 64, False, True, 128, "nearest", "block_start"),
+]
 
 
 def main():
@@ -184,14 +209,17 @@ def main():
         for a in (W, H, D):
             f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
     cases = []
-    for name, method, bits, gs, sym, act, static, clip, bs, alpha in CASES:
+    rows = [c + ("nearest", "current") for c in CASES]
+    rows += [(n, m, b, gs, sym, act, False, False, bs, 0.0, sr, gp) for n, m, b, gs, sym, act, bs, sr, gp in OPTION_CASES]
+    for name, method, bits, gs, sym, act, static, clip, bs, alpha, rounding, group_params in rows:
         if method == "rtn":
-            r = rtn(W, bits, gs, sym, clip)
+            r = rtn(W, bits, gs, sym, clip, rounding)
         else:
-            r = gptq(W, H, bits, gs, sym, act, static, clip, D=D if method == "gptaq" else None, alpha=alpha)
+            r = gptq(W, H, bits, gs, sym, act, static, clip, D=D if method == "gptaq" else None, alpha=alpha,
+                     rounding=rounding, block_start=group_params == "block_start", bs=bs)
         cases.append(dict(
             name=name, method=method, bits=bits, group_size=gs, sym=sym, act_order=act, static_groups=static,
-            clip=clip, block_size=bs, alpha=alpha,
+            clip=clip, block_size=bs, alpha=alpha, scale_rounding=rounding, group_params=group_params,
             codes=r["codes"].astype(int).ravel().tolist(),
             scales=[float(v) for v in r["scales"].ravel()],
             zeros=r["zeros"].astype(int).ravel().tolist(),
