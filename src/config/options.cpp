@@ -30,8 +30,8 @@ void declare_run_options(Schema& s) {
 
 void declare_model_options(Schema& s) {
   s.add({"model.path", std::string("smollm2-135m"),
-         "the model: an HF directory, a .gguf file, or a short name (smollm2-135m, gemma3-270m) looked up in "
-         "$MACA_MODEL_DIR and ~/.cache/maca/models"});
+         "the model: an HF directory, a .gguf file, or a short name (smollm2-135m, gemma3-270m, "
+         "qwen2.5-coder-0.5b, qwen2.5-coder-1.5b) looked up in $MACA_MODEL_DIR and ~/.cache/maca/models"});
 }
 
 void declare_data_options(Schema& s) {
@@ -102,8 +102,10 @@ void declare_quant_options(Schema& s) {
                },
                "2|3|4|8"}});
   s.add({"quant.group_size", std::int64_t{128},
-         "input columns sharing one scale/zero; -1: one per output row; must divide every layer's input size "
-         "unless quant.partial_groups is set",
+         "input columns sharing one scale/zero; -1: one per output row. A value given explicitly must divide "
+         "every layer's input size unless quant.partial_groups is set; left at the default, a model whose input "
+         "sizes 128 does not divide (SmolLM2: 576) gets the largest of 64 and 32 that divides them all, logged and "
+         "recorded in config.resolved.yaml",
          Check{[](const Value& v) {
                  const auto g = std::get<std::int64_t>(v);
                  return g == -1 || g > 0 ? std::string() : fmt::format("group size {} is neither -1 nor positive", g);
@@ -121,6 +123,16 @@ void declare_quant_options(Schema& s) {
          "when a Cholesky factorization fails, damping is multiplied by 10 and retried at most this many times",
          in_range(0, 20)});
   s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
+  s.add({"quant.scale_rounding", std::string("nearest"),
+         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale): nearest fp16 value, "
+         "or up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
+         "outward past its tie)",
+         one_of({"nearest", "up"})});
+  s.add({"quant.group_params", std::string("current"),
+         "GPTQ dynamic groups: scale/zero from the group's columns with all error updates so far (current), or "
+         "as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "
+         "quant.block_size changes results)",
+         one_of({"current", "block_start"})});
   s.add({"quant.clip", false, "search a shrunk range per group that minimizes |w - q(w)|^2.4 (GPTQ's mse option)"});
   s.add({"quant.alpha", 0.25, "gptaq: weight of the full-precision stream in the target (0 = gptq, 1 = fully "
                               "asymmetric)", in_range(0, 1)});

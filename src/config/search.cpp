@@ -61,9 +61,12 @@ fs::path search(const std::string& what, const std::string& name, const std::vec
   MACA_THROW(Error, "{} '{}' not found; looked in:{}{}", what, name, looked, advice.empty() ? "" : "\n" + advice);
 }
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kModelShortNames = {{
+// The file names scripts/fetch_models.py gives the models it fetches.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kModelShortNames = {{
     {"smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"},
     {"gemma3-270m", "gemma-3-270m-q4_k_m.gguf"},
+    {"qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"},
+    {"qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf"},
 }};
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,22 +32,30 @@ void copy_file_atomic(const fs::path& from, const fs::path& to) {
 }
 
 // Tokenizer and generation files from beside the source: the known names in
-// an HF directory, "<stem>.tokenizer.json" next to a .gguf file.
-void copy_sidecar_files(const ModelSource& source, const fs::path& out_dir) {
+// an HF directory, "<stem>.tokenizer.json" next to a .gguf file; without a
+// tokenizer.json there, the generated `tokenizer_files`.
+void write_sidecar_files(const ModelSource& source, const fs::path& out_dir, const TokenizerFiles& tokenizer_files) {
   const fs::path location = source.location();
+  bool copied_tokenizer = false;
   if (fs::is_directory(location)) {
     for (const char* name : kSidecarFiles)
-      if (fs::is_regular_file(location / name)) copy_file_atomic(location / name, out_dir / name);
+      if (fs::is_regular_file(location / name)) {
+        copy_file_atomic(location / name, out_dir / name);
+        copied_tokenizer = copied_tokenizer || std::string_view(name) == "tokenizer.json";
+      }
   } else {
     fs::path tokenizer = location;
     tokenizer.replace_extension(".tokenizer.json");
-    if (fs::is_regular_file(tokenizer)) copy_file_atomic(tokenizer, out_dir / "tokenizer.json");
+    if (fs::is_regular_file(tokenizer)) {
+      copy_file_atomic(tokenizer, out_dir / "tokenizer.json");
+      copied_tokenizer = true;
+    }
   }
-  if (!fs::exists(out_dir / "tokenizer.json"))
-    spdlog::warn(
-        "export: no tokenizer.json beside '{}' (for a .gguf: <stem>.tokenizer.json), so '{}' has none; "
-        "copy one there before evaluating it",
-        location.string(), out_dir.string());
+  if (copied_tokenizer) return;
+  for (const auto& [name, content] : tokenizer_files) write_file_atomic(out_dir / name, content);
+  if (!tokenizer_files.contains("tokenizer.json"))
+    spdlog::warn("export: no tokenizer.json beside '{}', so '{}' has none; copy one there before evaluating it",
+                 location.string(), out_dir.string());
 }
 
 const char* torch_dtype_name(DType dtype) {
@@ -212,7 +221,7 @@ void write_gptq_checkpoint(const ModelSource& source, LayerProvider& layers, con
   }
   out.commit();
 
-  copy_sidecar_files(source, out_dir);
+  write_sidecar_files(source, out_dir, options.tokenizer_files);
   nlohmann::json config = base_config(source, options.dtype);
   config["quantization_config"] = qc;
   write_file_atomic(out_dir / "quantize_config.json", qc.dump(2) + "\n");
@@ -226,7 +235,7 @@ void write_gptq_checkpoint(const ModelSource& source, const std::map<std::string
 }
 
 void write_fake_quant_checkpoint(const ModelSource& source, LayerProvider& layers, const fs::path& out_dir, DType dtype,
-                                 uint64_t max_shard_bytes) {
+                                 uint64_t max_shard_bytes, const TokenizerFiles& tokenizer_files) {
   const std::vector<LayerInfo> infos = layers.layers();
   const std::map<std::string, LayerInfo> quantized = layers_by_weight(source, infos);
   torch_dtype_name(dtype);
@@ -245,7 +254,7 @@ void write_fake_quant_checkpoint(const ModelSource& source, LayerProvider& layer
   }
   out.commit();
 
-  copy_sidecar_files(source, out_dir);
+  write_sidecar_files(source, out_dir, tokenizer_files);
   write_file_atomic(out_dir / "config.json", base_config(source, dtype).dump(2) + "\n");
 }
 

@@ -9,8 +9,10 @@
 // ("model.layers.0.self_attn.q_proj", whose weight is "<name>.weight").
 // Output: model.safetensors (or shards and model.safetensors.index.json above
 // max_shard_bytes), config.json, tokenizer files copied from beside the source
-// (for a .gguf source its "<stem>.tokenizer.json" becomes tokenizer.json), and
-// for GPTQ quantize_config.json. Every file is written to a temporary name and
+// (for a .gguf source its "<stem>.tokenizer.json" becomes tokenizer.json) or,
+// when there is no tokenizer.json to copy, the ones the caller generated
+// (TokenizerFiles: for a .gguf, written from its metadata), and for GPTQ
+// quantize_config.json. Every file is written to a temporary name and
 // renamed, so a crash never leaves a half-written file.
 //
 // Streaming: every output header follows from the source's shapes and the
@@ -33,6 +35,12 @@
 
 namespace maca::io {
 
+// Tokenizer files by name ("tokenizer.json", "tokenizer_config.json", ...)
+// for a source that has none beside it, e.g. a .gguf's tokenizer written out
+// by tokenizer::hf_tokenizer_files. Written into an export only when no
+// tokenizer.json was copied from beside the source.
+using TokenizerFiles = std::map<std::string, std::string>;
+
 struct GptqExportOptions {
   // "auto" (gptq = v1 when symmetric, gptq_v2 otherwise), "gptq" or "gptq_v2".
   std::string checkpoint_format = "auto";
@@ -49,6 +57,8 @@ struct GptqExportOptions {
   nlohmann::json extra_meta = nlohmann::json::object();
   // Weights above this many bytes are split into shards.
   uint64_t max_shard_bytes = kDefaultMaxShardBytes;
+  // Written when the source has no tokenizer.json beside it.
+  TokenizerFiles tokenizer_files;
 };
 
 // Writes a GPTQ checkpoint of `source` with the provider's layers quantized
@@ -70,9 +80,10 @@ void write_gptq_checkpoint(const ModelSource& source, const std::map<std::string
 // dequantized value under the original "<layer>.weight" name, every tensor in
 // `dtype` (F32, F16 or BF16), and config.json without quantization_config.
 // There may be no layers: a GPTQ checkpoint as source then becomes a plain
-// dequantized HF model.
+// dequantized HF model. `tokenizer_files` as GptqExportOptions::tokenizer_files.
 void write_fake_quant_checkpoint(const ModelSource& source, LayerProvider& layers, const std::filesystem::path& out_dir,
-                                 DType dtype = DType::F32, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
+                                 DType dtype = DType::F32, uint64_t max_shard_bytes = kDefaultMaxShardBytes,
+                                 const TokenizerFiles& tokenizer_files = {});
 // The same for layers in memory (through MapLayerProvider).
 void write_fake_quant_checkpoint(const ModelSource& source, const std::map<std::string, QuantizedLinear>& layers,
                                  const std::filesystem::path& out_dir, DType dtype = DType::F32);

@@ -5,9 +5,11 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "io/gguf.h"
 #include "io/gptq_export.h"
 #include "io/layer_provider.h"
 #include "quant/quantize.h"
+#include "tokenizer/hf_tokenizer_writer.h"
 
 namespace maca::pipeline {
 namespace {
@@ -47,6 +49,21 @@ class CheckpointLayers final : public io::LayerProvider {
   std::map<std::string, QuantizedLinear> cache_;
 };
 
+// A .gguf source carries its tokenizer in its metadata: both outputs get it as
+// HF files, so they load without the .gguf (a "<stem>.tokenizer.json" beside
+// the .gguf, which the export copies, takes precedence). A tokenizer maca
+// cannot build costs the outputs their tokenizer files, not the export.
+io::TokenizerFiles tokenizer_files(const io::ModelSource& source) {
+  const std::filesystem::path location = source.location();
+  if (location.extension() != ".gguf" || !std::filesystem::is_regular_file(location)) return {};
+  try {
+    return tokenizer::hf_tokenizer_files(*io::GgufFile::open(location));
+  } catch (const FileError& e) {
+    spdlog::warn("export: cannot write the tokenizer of '{}' as HF files: {}", location.string(), e.what());
+    return {};
+  }
+}
+
 }  // namespace
 
 nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& source, const RunCheckpoint& ck,
@@ -57,6 +74,8 @@ nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& sour
   Timer t;
 
   const auto dtype = [](const std::string& name) { return name == "float32" ? DType::F32 : DType::F16; };
+  const bool any_output = cfg.get_bool("export.gptq") || cfg.get_bool("export.fake_quant");
+  const io::TokenizerFiles tokenizer = any_output ? tokenizer_files(source) : io::TokenizerFiles{};
   nlohmann::json outputs = nlohmann::json::object();
   if (cfg.get_bool("export.gptq")) {
     io::GptqExportOptions ex;
@@ -65,6 +84,7 @@ nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& sour
     ex.damp_percent = cfg.get_float("quant.damp");
     const std::string method = cfg.get_string("quant.method");
     ex.extra_meta = {{"method", method}, {"calib_sampler", method == "rtn" ? "none" : cfg.get_string("calib.sampler")}};
+    ex.tokenizer_files = tokenizer;
     CheckpointLayers layers(ck, n_blocks);
     io::write_gptq_checkpoint(source, layers, run_dir / "gptq", ex);
     outputs["gptq"] = (run_dir / "gptq").string();
@@ -72,7 +92,8 @@ nlohmann::json export_run(const config::Config& cfg, const io::ModelSource& sour
   if (cfg.get_bool("export.fake_quant")) {
     CheckpointLayers layers(ck, n_blocks);
     io::write_fake_quant_checkpoint(source, layers, run_dir / "fake_quant",
-                                    dtype(cfg.get_string("export.fake_quant_dtype")));
+                                    dtype(cfg.get_string("export.fake_quant_dtype")), io::kDefaultMaxShardBytes,
+                                    tokenizer);
     outputs["fake_quant"] = (run_dir / "fake_quant").string();
   }
   spdlog::info("wrote {} in {}", outputs.dump(), format_duration(t.seconds()));

@@ -1,6 +1,7 @@
 // The outputs of a quantize run, rebuilt from its checkpoint alone: the GPTQ
 // checkpoint (run_dir/gptq) and the fake-quant model (run_dir/fake_quant), as
-// the config's export.* keys ask. `maca quantize` calls it after the last
+// the config's export.* keys ask, each with the source's tokenizer files (a
+// .gguf source's written from its metadata: tokenizer/hf_tokenizer_writer.h). `maca quantize` calls it after the last
 // block and `maca export RUN_DIR` calls it on a finished (or copied) run, so
 // both give the same bytes.
 #pragma once

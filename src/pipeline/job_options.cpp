@@ -1,11 +1,13 @@
 #include "pipeline/job_options.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fmt/chrono.h>
 #include <fmt/ranges.h>
 
 #include "config/search.h"
 #include "core/error.h"
+#include "core/log.h"
 
 namespace maca::pipeline {
 namespace {
@@ -24,6 +26,8 @@ quant::QuantOptions read_quant(const config::Config& cfg) {
   q.block_size = cfg.get_int("quant.block_size");
   q.clip.enabled = cfg.get_bool("quant.clip");
   q.alpha = cfg.get_float("quant.alpha");
+  q.scale_rounding = quant::parse_scale_rounding(cfg.get_string("quant.scale_rounding"));
+  q.group_params = quant::parse_group_params(cfg.get_string("quant.group_params"));
   return q;
 }
 
@@ -66,6 +70,30 @@ std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> linear_shapes(c
           {"self_attn.v_proj", {kv, s.hidden}},         {"self_attn.o_proj", {s.hidden, q}},
           {"mlp.gate_proj", {s.intermediate, s.hidden}}, {"mlp.up_proj", {s.intermediate, s.hidden}},
           {"mlp.down_proj", {s.hidden, s.intermediate}}};
+}
+
+config::Config resolve_for_model(const config::Config& cfg, const model::ModelSpec& spec,
+                                 const std::string& model_name) {
+  config::Config out = cfg;
+  const int64_t group = cfg.get_int("quant.group_size");
+  if (cfg.source("quant.group_size") != "default" || cfg.get_bool("quant.partial_groups") || group <= 0) return out;
+  const auto shapes = linear_shapes(spec);
+  const auto divides_all = [&](int64_t g) {
+    return std::all_of(shapes.begin(), shapes.end(), [&](const auto& s) { return s.second.second % g == 0; });
+  };
+  if (divides_all(group)) return out;
+  const auto odd =
+      std::find_if(shapes.begin(), shapes.end(), [&](const auto& s) { return s.second.second % group != 0; });
+  for (const int64_t g : {64, 32}) {
+    if (g >= group || !divides_all(g)) continue;
+    spdlog::info(
+        "quant.group_size: the default {} does not divide the {} input features of the {} layers of {}; "
+        "using {} for this model (set quant.group_size, or quant.partial_groups=true, to choose)",
+        group, odd->second.second, odd->first, model_name, g);
+    out.set("quant.group_size", std::to_string(g), fmt::format("default {} resolved for {}", group, model_name));
+    return out;
+  }
+  return out;  // no fallback divides: read_job_options names the layer
 }
 
 JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& spec) {

@@ -26,6 +26,16 @@ struct JobOptions {
   bool eval_fp = true, eval_quantized = true;
 };
 
+// `cfg` with the values that follow from the model filled in. So far one:
+// quant.group_size left at its default (128) when 128 does not divide every
+// layer's input size and quant.partial_groups is off becomes the largest of 64
+// and 32 that does, with an info line naming `model_name` and the size; the
+// value's source then says so, and config.resolved.yaml records it. A group
+// size given explicitly (YAML, --set, --group-size) is never changed:
+// read_job_options rejects one that does not divide.
+config::Config resolve_for_model(const config::Config& cfg, const model::ModelSpec& spec,
+                                 const std::string& model_name);
+
 // Throws maca::ConfigError naming the key.
 JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& spec);
 

@@ -174,19 +174,20 @@ void fail_if_injected(int rank, int b) {
 
 }  // namespace
 
-std::filesystem::path run_quantize(const config::Config& cfg) {
+std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
-  const std::string dev = cfg.get_string("run.device");
+  const std::string dev = requested.get_string("run.device");
   const Device device = dev == "auto" ? Device::cpu() : backend::parse_device(dev);
   dist::Comm& comm = dist::world();
   const auto ctx = backend::Context::create(
-      device, dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
+      device, dist::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));
 
   // Everything that can be checked is checked before any work.
-  const auto model_path = config::find_model(cfg.get_string("model.path"));
+  const auto model_path = config::find_model(requested.get_string("model.path"));
   const auto source = io::open_model(model_path);
   const model::Model model(*source, *ctx);
+  const config::Config cfg = resolve_for_model(requested, model.spec(), model_path.filename().string());
   JobOptions opt = read_job_options(cfg, model.spec());
   opt.block.comm = &comm;
   opt.run_dir = agreed_run_dir(comm, opt.run_dir);

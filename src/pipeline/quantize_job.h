@@ -25,8 +25,9 @@ class Config;
 
 namespace maca::pipeline {
 
-// Runs the job; returns the run directory. Throws maca::ConfigError for bad
+// Runs the job with `requested` completed for the model (resolve_for_model in
+// job_options.h); returns the run directory. Throws maca::ConfigError for bad
 // options before any work starts, maca::Error/FileError for failures later.
-std::filesystem::path run_quantize(const config::Config& cfg);
+std::filesystem::path run_quantize(const config::Config& requested);
 
 }  // namespace maca::pipeline

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <queue>
 
 #include "core/error.h"
@@ -41,6 +42,22 @@ BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab,
     auto it = vocab_.find(fmt::format("<0x{:02X}>", b));
     if (it != vocab_.end()) byte_ids_[b] = it->second;
   }
+}
+
+std::vector<std::pair<std::string, std::string>> BpeModel::merges() const {
+  std::unordered_map<int32_t, const std::string*> token_of;
+  token_of.reserve(vocab_.size());
+  for (const auto& [token, id] : vocab_) token_of.emplace(id, &token);
+  std::vector<std::pair<int32_t, uint64_t>> by_rank;  // (rank, pair key)
+  by_rank.reserve(merges_.size());
+  for (const auto& [key, merge] : merges_) by_rank.emplace_back(merge.rank, key);
+  std::sort(by_rank.begin(), by_rank.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(by_rank.size());
+  for (const auto& [rank, key] : by_rank)
+    out.emplace_back(*token_of.at(static_cast<int32_t>(key >> 32)),
+                     *token_of.at(static_cast<int32_t>(key & 0xFFFFFFFFu)));
+  return out;
 }
 
 std::vector<int32_t> BpeModel::initial_symbols(std::string_view word) const {

@@ -37,6 +37,11 @@ class BpeModel {
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
 
   const std::unordered_map<std::string, int32_t>& vocab() const { return vocab_; }
+  const BpeOptions& options() const { return options_; }
+  // The merges that take effect, best first, as token pairs: the constructor's
+  // list without the repeats that a later merge of the same pair overrides.
+  // Ranks are relative, so a BpeModel built from these encodes identically.
+  std::vector<std::pair<std::string, std::string>> merges() const;
 
  private:
   struct Merge {

@@ -180,28 +180,43 @@ std::string byte_level_encode(std::string_view text) {
   return out;
 }
 
+constexpr std::pair<SplitBehavior, std::string_view> kBehaviorNames[] = {
+    {SplitBehavior::Removed, "Removed"},
+    {SplitBehavior::Isolated, "Isolated"},
+    {SplitBehavior::MergedWithPrevious, "MergedWithPrevious"},
+    {SplitBehavior::MergedWithNext, "MergedWithNext"},
+    {SplitBehavior::Contiguous, "Contiguous"}};
+
 }  // namespace
 
+std::string_view split_regex_pattern(SplitRegex regex) {
+  switch (regex) {
+    case SplitRegex::Gpt2:
+      return R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+    case SplitRegex::Llama3:
+      return R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    case SplitRegex::Qwen2:
+      return R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  }
+  return {};
+}
+
 std::optional<SplitRegex> find_split_regex(std::string_view pattern) {
-  static constexpr std::string_view kGpt2 =
-      R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-  static constexpr std::string_view kLlama3 =
-      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-  static constexpr std::string_view kQwen2 =
-      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-  if (pattern == kGpt2) return SplitRegex::Gpt2;
-  if (pattern == kLlama3) return SplitRegex::Llama3;
-  if (pattern == kQwen2) return SplitRegex::Qwen2;
+  for (SplitRegex re : {SplitRegex::Gpt2, SplitRegex::Llama3, SplitRegex::Qwen2})
+    if (pattern == split_regex_pattern(re)) return re;
   return std::nullopt;
 }
 
 std::optional<SplitBehavior> parse_split_behavior(std::string_view name) {
-  if (name == "Removed") return SplitBehavior::Removed;
-  if (name == "Isolated") return SplitBehavior::Isolated;
-  if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
-  if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
-  if (name == "Contiguous") return SplitBehavior::Contiguous;
+  for (const auto& [behavior, n] : kBehaviorNames)
+    if (n == name) return behavior;
   return std::nullopt;
+}
+
+std::string_view split_behavior_name(SplitBehavior behavior) {
+  for (const auto& [b, name] : kBehaviorNames)
+    if (b == behavior) return name;
+  return {};
 }
 
 void pre_tokenize(const PreTokenizerStep& step, std::vector<Piece>& pieces) {

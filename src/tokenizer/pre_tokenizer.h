@@ -23,10 +23,13 @@ enum class SplitRegex {
 };
 // The splitter whose pattern is exactly `pattern`, or none.
 std::optional<SplitRegex> find_split_regex(std::string_view pattern);
+// The regular expression `regex` implements, as tokenizer.json spells it.
+std::string_view split_regex_pattern(SplitRegex regex);
 
 // What happens to the matches of a split pattern (HF SplitDelimiterBehavior).
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 std::optional<SplitBehavior> parse_split_behavior(std::string_view name);
+std::string_view split_behavior_name(SplitBehavior behavior);
 
 // Metaspace prepend scheme: put the replacement before every piece, before
 // the piece at the start of the input only, or never.

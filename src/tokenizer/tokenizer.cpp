@@ -263,6 +263,8 @@ const std::string& Tokenizer::id_to_token(int32_t id) const {
 
 std::optional<int32_t> Tokenizer::bos_id() const { return impl_->bos_id; }
 std::optional<int32_t> Tokenizer::eos_id() const { return impl_->eos_id; }
+std::span<const int32_t> Tokenizer::prefix_ids() const { return impl_->prefix_ids; }
+std::span<const int32_t> Tokenizer::suffix_ids() const { return impl_->suffix_ids; }
 bool Tokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && impl_->special[id]; }
 
 Tokenizer load_tokenizer(const std::filesystem::path& model_path) {

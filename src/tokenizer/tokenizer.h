@@ -36,6 +36,10 @@ class Tokenizer {
   // model "llama" = SentencePiece BPE, merges derived from the scores when the
   // file has none). Throws FileError naming the file and key.
   static Tokenizer from_gguf(const io::GgufFile& gguf);
+  // The HF tokenizer.json of this tokenizer (hf_tokenizer_writer.cpp): every
+  // component in HF's spelling, so that HF `tokenizers` and
+  // from_tokenizer_json encode to the ids encode() gives.
+  std::string to_tokenizer_json() const;
 
   // Token ids of `text`. With `add_special_tokens`, the BOS/EOS the
   // post-processor (or GGUF add_bos_token/add_eos_token) asks for are added.
@@ -51,6 +55,10 @@ class Tokenizer {
   const std::string& id_to_token(int32_t id) const;
   std::optional<int32_t> bos_id() const;
   std::optional<int32_t> eos_id() const;
+  // The ids encode(text, true) puts before and after the text's ids (the
+  // post-processor's BOS/EOS).
+  std::span<const int32_t> prefix_ids() const;
+  std::span<const int32_t> suffix_ids() const;
   bool is_special(int32_t id) const;
 
  private:

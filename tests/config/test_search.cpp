@@ -107,6 +107,14 @@ TEST_F(SearchTest, ModelByShortNameInModelDir) {
   EXPECT_EQ(find_model(gguf.string()), gguf);
 }
 
+TEST_F(SearchTest, QwenCoderShortNamesAreTheFetchedFiles) {
+  const fs::path small = touch("models/Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf");
+  const fs::path large = touch("models/Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf");
+  const ScopedEnv model_dir("MACA_MODEL_DIR", (root_ / "models").string());
+  EXPECT_EQ(find_model("qwen2.5-coder-0.5b"), small);
+  EXPECT_EQ(find_model("qwen2.5-coder-1.5b"), large);
+}
+
 TEST_F(SearchTest, ModelInHomeCache) {
   const fs::path gguf = touch("home/.cache/maca/models/gemma-3-270m-q4_k_m.gguf");
   const ScopedEnv model_dir("MACA_MODEL_DIR", std::nullopt);
@@ -122,7 +130,9 @@ TEST_F(SearchTest, MissingModelSaysHowToFetchIt) {
   EXPECT_NE(msg.find((root_ / "home/.cache/maca/models/gemma-3-270m-q4_k_m.gguf").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("python3 scripts/fetch_models.py gemma3-270m"), std::string::npos) << msg;
   msg = error_of([] { find_model("llama-9000"); });
-  EXPECT_NE(msg.find("known short names: smollm2-135m gemma3-270m"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("known short names: smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-coder-1.5b"),
+            std::string::npos)
+      << msg;
 }
 
 }  // namespace

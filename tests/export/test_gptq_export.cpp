@@ -179,17 +179,41 @@ TEST_F(GptqExport, CopiesTokenizerFilesAndLeavesNoTemporaries) {
     EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
 }
 
+// One rounded layer of a GGUF source.
+std::map<std::string, QuantizedLinear> one_gguf_layer(const ModelSource& source) {
+  const std::string layer = "model.layers.0.self_attn.q_proj";
+  const Shape shape = source.tensor_shape(layer + ".weight");
+  return {{layer, test::random_layer(shape[0], shape[1], 4, -1, true, false, 4)}};
+}
+
+const TokenizerFiles kGenerated = {{"tokenizer.json", R"({"generated": 1})"}, {"tokenizer_config.json", "{}"}};
+
 TEST_F(GptqExport, GgufSourceTokenizerBesideItBecomesTokenizerJson) {
   fs::copy_file(fs::path(MACA_FIXTURES) / "gguf" / "tiny_llama.gguf", dir_ / "tiny.gguf");
   std::ofstream(dir_ / "tiny.tokenizer.json") << R"({"gguf": 1})";
   const auto source = open_model(dir_ / "tiny.gguf");
-  const std::string layer = "model.layers.0.self_attn.q_proj";
-  const Shape shape = source->tensor_shape(layer + ".weight");
-  const std::map<std::string, QuantizedLinear> layers = {
-      {layer, test::random_layer(shape[0], shape[1], 4, -1, true, false, 4)}};
-  write_gptq_checkpoint(*source, layers, dir_ / "out");
+  const auto layers = one_gguf_layer(*source);
+  GptqExportOptions options;
+  options.tokenizer_files = kGenerated;  // the file beside the source takes precedence
+  write_gptq_checkpoint(*source, layers, dir_ / "out", options);
   EXPECT_EQ(read_text(dir_ / "out" / "tokenizer.json"), R"({"gguf": 1})");
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "tokenizer_config.json"));
   expect_weights(*open_model(dir_ / "out"), layers);
+}
+
+TEST_F(GptqExport, GeneratedTokenizerFilesFillInForABareGguf) {
+  fs::copy_file(fs::path(MACA_FIXTURES) / "gguf" / "tiny_llama.gguf", dir_ / "tiny.gguf");
+  const auto source = open_model(dir_ / "tiny.gguf");
+  const auto layers = one_gguf_layer(*source);
+  GptqExportOptions options;
+  options.tokenizer_files = kGenerated;
+  write_gptq_checkpoint(*source, layers, dir_ / "gptq", options);
+  MapLayerProvider provider(layers);
+  write_fake_quant_checkpoint(*source, provider, dir_ / "fake", DType::F32, kDefaultMaxShardBytes, kGenerated);
+  for (const char* out : {"gptq", "fake"}) {
+    EXPECT_EQ(read_text(dir_ / out / "tokenizer.json"), R"({"generated": 1})") << out;
+    EXPECT_EQ(read_text(dir_ / out / "tokenizer_config.json"), "{}") << out;
+  }
 }
 
 TEST_F(GptqExport, MixedSettingsAreAnError) {
