@@ -1,4 +1,4 @@
-// cholesky, cholesky_inverse, cholesky_solve (LAPACK potrf/potri/potrs).
+// cholesky, cholesky_solve (LAPACK potrf/potrs).
 // A row-major matrix is the column-major transpose, so the row-major lower
 // triangle is LAPACK's 'U' and vice versa; symmetric inputs are unaffected.
 #include "kernels/cpu/blas.h"
@@ -8,14 +8,11 @@ namespace maca::kernels::cpu {
 namespace {
 char lapack_uplo(bool upper) { return upper ? 'L' : 'U'; }
 
-// Sets the triangle opposite to `upper` (excluding the diagonal) to `mirror`
-// ? the transpose of the kept one : zero.
-void fill_other_triangle(int64_t n, double* a, int64_t lda, bool upper, bool mirror) {
+// Zeroes the triangle opposite to `upper` (excluding the diagonal).
+void zero_other_triangle(int64_t n, double* a, int64_t lda, bool upper) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i + 1; j < n; ++j) {
-      double& kept = upper ? a[i * lda + j] : a[j * lda + i];
-      double& other = upper ? a[j * lda + i] : a[i * lda + j];
-      other = mirror ? kept : 0.0;
+      (upper ? a[j * lda + i] : a[i * lda + j]) = 0.0;
     }
 }
 }  // namespace
@@ -28,18 +25,8 @@ bool cholesky(int64_t n, double* a, int64_t lda, bool upper) {
   dpotrf_(&uplo, &N, a, &LDA, &info);
   MACA_ASSERT(info >= 0, "dpotrf: invalid argument {}", -info);
   if (info > 0) return false;
-  fill_other_triangle(n, a, lda, upper, false);
+  zero_other_triangle(n, a, lda, upper);
   return true;
-}
-
-void cholesky_inverse(int64_t n, double* a, int64_t lda, bool upper) {
-  if (n == 0) return;
-  const char uplo = lapack_uplo(upper);
-  const int N = blas_int(n, "n"), LDA = blas_int(lda, "lda");
-  int info = 0;
-  dpotri_(&uplo, &N, a, &LDA, &info);
-  MACA_ASSERT(info == 0, "dpotri failed (info {}) on a factor from cholesky()", info);
-  fill_other_triangle(n, a, lda, upper, true);
 }
 
 void cholesky_solve(int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb) {

@@ -19,7 +19,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double al
 void gram_update(int64_t n, int64_t k, float alpha, const float* x, int64_t ldx, float beta, float* c, int64_t ldc);
 void gram_update(int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta, double* c, int64_t ldc);
 bool cholesky(int64_t n, double* a, int64_t lda, bool upper);
-void cholesky_inverse(int64_t n, double* a, int64_t lda, bool upper);
+void triangular_inverse(int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
 void cholesky_solve(int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb);
 void gptq_columns(const backend::GptqColumns& a, int64_t c0, int64_t c1);
 void rmsnorm(const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);

@@ -48,9 +48,9 @@ bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper) {
   return kernels::cpu::cholesky(n, a, lda, upper);
 }
 
-void cholesky_inverse(Context& ctx, int64_t n, double* a, int64_t lda, bool upper) {
-  require_cpu(ctx, "cholesky_inverse");
-  kernels::cpu::cholesky_inverse(n, a, lda, upper);
+void triangular_inverse(Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) {
+  require_cpu(ctx, "triangular_inverse");
+  kernels::cpu::triangular_inverse(n, l, ldl, out, ldo);
 }
 
 void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,

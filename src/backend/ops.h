@@ -48,9 +48,10 @@ void gram_update(Context& ctx, int64_t n, int64_t k, double alpha, const double*
 // (upper = true: U in the upper triangle); the other triangle is set to 0.
 // Returns false, leaving a overwritten, when a is not positive definite.
 bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
-// a holds the factor from cholesky(…, upper); on return it holds the full
-// (symmetric) inverse of the factored matrix.
-void cholesky_inverse(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
+// out [n, n] = L⁻¹ for a row-major lower-triangular l [n, n] (e.g. a factor
+// from cholesky(…, false)); out is lower triangular. Parallel over fixed
+// column blocks: the same bits for any thread count.
+void triangular_inverse(Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
 // b [m, n] ← b · A⁻¹ where `factor` holds A's factor from cholesky(…, upper).
 void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
                     int64_t ldb);

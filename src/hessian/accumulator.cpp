@@ -13,6 +13,7 @@
 namespace maca::hessian {
 namespace {
 constexpr int64_t kTileWords = 2 * Accumulator::kTile * Accumulator::kTile;  // hi plane + lo plane
+constexpr int64_t kStrip = 4;  // output tiles per BLAS call
 }  // namespace
 
 Accumulator::Accumulator(int64_t n, Precision precision, bool with_d)
@@ -69,8 +70,8 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
 }
 
 // One unit: H += Σ_r (√w_r x_r)(√w_r x_r)ᵀ and D += Σ_r (√w_r Δ_r)(√w_r x_r)ᵀ
-// (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x), each kTile × kTile tile
-// one single-threaded BLAS call in T, then added exactly to its words.
+// (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x): fixed strips of output
+// tiles, one single-threaded BLAS call each in T, then added exactly.
 template <class T>
 void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, int64_t rows, std::vector<T>& xq,
                            std::vector<T>& dx) {
@@ -92,36 +93,44 @@ void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, in
         dx[r * n_ + i] = sw * (static_cast<T>(x_fp[r * n_ + i]) - static_cast<T>(x[r * n_ + i]));
   }
 
-  const int64_t h_tasks = tiles_ * (tiles_ + 1) / 2, tasks = h_tasks + (x_fp ? tiles_ * tiles_ : 0);
-  std::vector<std::pair<int64_t, int64_t>> h_ij;
-  for (int64_t i = 0; i < tiles_; ++i)
-    for (int64_t j = i; j < tiles_; ++j) h_ij.emplace_back(i, j);
+  // Tasks: a strip of up to kStrip output tiles of one tile row, one gemm
+  // (better BLAS efficiency than a call per tile): H's upper triangle (tiles
+  // J >= I; the diagonal tile's lower half is computed and ignored), then D.
+  struct Strip {
+    bool is_h;
+    int64_t ti, tj0, ntiles;
+  };
+  std::vector<Strip> strips;
+  for (int64_t ti = 0; ti < tiles_; ++ti)
+    for (int64_t tj = ti; tj < tiles_; tj += kStrip) strips.push_back({true, ti, tj, std::min(kStrip, tiles_ - tj)});
+  if (x_fp)
+    for (int64_t ti = 0; ti < tiles_; ++ti)
+      for (int64_t tj = 0; tj < tiles_; tj += kStrip) strips.push_back({false, ti, tj, std::min(kStrip, tiles_ - tj)});
   std::atomic<bool> out_of_range{false};
   auto ctx = backend::Context::create(Device::cpu());
+  const int64_t ldb = kStrip * kTile;
 #pragma omp parallel
   {
-    std::vector<T> buf(static_cast<size_t>(kTile * kTile));
+    std::vector<T> buf(static_cast<size_t>(kTile * ldb));
 #pragma omp for schedule(dynamic)
-    for (int64_t t = 0; t < tasks; ++t) {
-      const bool is_h = t < h_tasks;
-      const int64_t ti = is_h ? h_ij[t].first : (t - h_tasks) / tiles_;
-      const int64_t tj = is_h ? h_ij[t].second : (t - h_tasks) % tiles_;
-      const int64_t i0 = ti * kTile, j0 = tj * kTile;
-      const int64_t ni = std::min(kTile, n_ - i0), nj = std::min(kTile, n_ - j0);
-      const bool diag = is_h && ti == tj;
-      if (diag)
-        backend::gram_update(*ctx, ni, rows, T(1), xq.data() + i0, n_, T(0), buf.data(), kTile);
-      else
-        backend::gemm(*ctx, true, false, ni, nj, rows, T(1), (is_h ? xq.data() : dx.data()) + i0, n_,
-                      xq.data() + j0, n_, T(0), buf.data(), kTile);
-      int64_t* hi = words_.data() + (is_h ? h_tile_[ti * tiles_ + tj] : d_offset_ + (ti * tiles_ + tj) * kTileWords);
-      int64_t* lo = hi + kTile * kTile;
+    for (size_t t = 0; t < strips.size(); ++t) {
+      const Strip& st = strips[t];
+      const int64_t i0 = st.ti * kTile, j0 = st.tj0 * kTile;
+      const int64_t ni = std::min(kTile, n_ - i0), nj = std::min(st.ntiles * kTile, n_ - j0);
+      backend::gemm(*ctx, true, false, ni, nj, rows, T(1), (st.is_h ? xq.data() : dx.data()) + i0, n_,
+                    xq.data() + j0, n_, T(0), buf.data(), ldb);
       bool ok = true;
-      for (int64_t i = 0; i < ni; ++i)
-        for (int64_t j = diag ? i : 0; j < nj; ++j) {
-          const int64_t at = i * kTile + j;
-          ok &= fixed_point::add(static_cast<double>(buf[at]), hi[at], lo[at]);
-        }
+      for (int64_t k = 0; k < st.ntiles; ++k) {
+        const int64_t tj = st.tj0 + k, cols = std::min(kTile, n_ - tj * kTile);
+        const bool diag = st.is_h && tj == st.ti;
+        int64_t* hi = words_.data() +
+                      (st.is_h ? h_tile_[st.ti * tiles_ + tj] : d_offset_ + (st.ti * tiles_ + tj) * kTileWords);
+        int64_t* lo = hi + kTile * kTile;
+        for (int64_t i = 0; i < ni; ++i)
+          for (int64_t j = diag ? i : 0; j < cols; ++j)
+            ok &= fixed_point::add(static_cast<double>(buf[i * ldb + k * kTile + j]), hi[i * kTile + j],
+                                   lo[i * kTile + j]);
+      }
       if (!ok) out_of_range = true;
     }
   }

@@ -6,14 +6,15 @@
 //
 // Deterministic by construction. Rows come in units (one calibration
 // sequence each); a unit's contribution is computed in `Precision` with a
-// fixed tiling (kTile × kTile output tiles, one single-threaded BLAS call per
-// tile and unit), so it depends only on the unit's rows. Contributions are
+// fixed tiling (strips of kTile × kTile output tiles, one single-threaded BLAS
+// call per strip and unit), so it depends only on the unit's rows. Contributions are
 // then added EXACTLY, as fixed-point integers (hessian/fixed_point.h), so the
 // sums do not depend on the order in which units arrive, on which rank holds
 // which unit, or on the thread count: any split of the same units over ranks
 // and threads gives the same bits, and the all-reduce of raw() is an integer
-// sum. The per-unit products cost the same flops as one big syrk; the
-// conversion costs n²/2 integer adds per unit.
+// sum. The per-unit products cost about the flops of one big syrk (plus the
+// unused halves of the diagonal tiles); the conversion costs n²/2 integer
+// adds per unit.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,7 @@ enum class Precision { F32, F64 };
 
 class Accumulator {
  public:
-  // Output tile edge: every unit's products are computed per kTile × kTile tile.
+  // Output tile edge of the fixed-point storage and of the products' tiling.
   static constexpr int64_t kTile = 128;
 
   // n: input features; with_d: also accumulate D (needs the full-precision rows).

@@ -38,14 +38,22 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
     for (int64_t i = 0; i < n; ++i) out.h_factor[i * n + i] += add;
     if (!backend::cholesky(ctx, n, out.h_factor.data(), n, false)) return false;
   }
-  std::vector<double>& a = out.hinv_u;
-  a.resize(static_cast<size_t>(n * n));
+  // The upper factor U of A⁻¹ (A = Pᵀ·H_λ·P, A⁻¹ = UᵀU) in one factorization:
+  // with J the order reversal and J·A·J = L·Lᵀ, A⁻¹ = (J·L⁻¹·J)ᵀ(J·L⁻¹·J) and
+  // J·L⁻¹·J is upper triangular with a positive diagonal, so it is U (the
+  // factor is unique). Half the flops of potrf + potri + potrf, and the
+  // inverse runs in parallel.
+  std::vector<double> a(static_cast<size_t>(n * n));
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.at(perm[i], perm[j]);
+    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.at(perm[n - 1 - i], perm[n - 1 - j]);
   for (int64_t i = 0; i < n; ++i) a[i * n + i] += add;
   if (!backend::cholesky(ctx, n, a.data(), n, false)) return false;
-  backend::cholesky_inverse(ctx, n, a.data(), n, false);
-  return backend::cholesky(ctx, n, a.data(), n, true);
+  std::vector<double> linv(a.size());
+  backend::triangular_inverse(ctx, n, a.data(), n, linv.data(), n);
+  out.hinv_u.resize(a.size());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) out.hinv_u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)];
+  return true;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // The linear-algebra backend ops GPTQ and the Hessian use (gram_update,
-// double gemm, cholesky, cholesky_inverse, cholesky_solve, gptq_columns),
+// double gemm, cholesky, triangular_inverse, cholesky_solve, gptq_columns),
 // CPU against direct loops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -96,15 +97,44 @@ TEST_F(LinalgOps, CholeskyFactorsInverseAndSolve) {
         for (int64_t k = 0; k < n; ++k) s += x[r * n + k] * a[k * n + j];
         EXPECT_NEAR(s, b[r * n + j], 1e-10);
       }
-    cholesky_inverse(*ctx_, n, f.data(), n, upper);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        EXPECT_EQ(f[i * n + j], f[j * n + i]);
-        double s = 0;
-        for (int64_t k = 0; k < n; ++k) s += f[i * n + k] * a[k * n + j];
-        EXPECT_NEAR(s, i == j ? 1.0 : 0.0, 1e-10);
-      }
+    if (!upper) {  // L⁻¹ of the lower factor: lower triangular, L·L⁻¹ = I
+      std::vector<double> inv(f.size(), -1.0);
+      triangular_inverse(*ctx_, n, f.data(), n, inv.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          if (j > i) {
+            EXPECT_EQ(inv[i * n + j], 0.0);
+          }
+          double s = 0;
+          for (int64_t k = 0; k < n; ++k) s += f[i * n + k] * inv[k * n + j];
+          EXPECT_NEAR(s, i == j ? 1.0 : 0.0, 1e-10);
+        }
+    }
   }
+}
+
+// Several column blocks (the kernel solves 64 columns at a time).
+TEST_F(LinalgOps, TriangularInverseAcrossBlocks) {
+  const int64_t n = 150;
+  std::vector<double> l = random_vec(static_cast<size_t>(n * n), 8);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      if (j > i) l[i * n + j] = 0;
+      if (j == i) l[i * n + j] = 4 + std::abs(l[i * n + j]);
+    }
+  std::vector<double> inv(l.size(), -1.0);
+  triangular_inverse(*ctx_, n, l.data(), n, inv.data(), n);
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < n; ++k) s += l[i * n + k] * inv[k * n + j];
+      worst = std::max(worst, std::abs(s - (i == j ? 1.0 : 0.0)));
+      if (j > i) {
+        ASSERT_EQ(inv[i * n + j], 0.0);
+      }
+    }
+  EXPECT_LT(worst, 1e-12);
 }
 
 TEST_F(LinalgOps, CholeskyReportsIndefinite) {
