@@ -124,10 +124,10 @@ void declare_quant_options(Schema& s) {
          in_range(0, 20)});
   s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
   s.add({"quant.scale_rounding", std::string("nearest"),
-         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale): nearest fp16 value, "
-         "or up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
-         "outward past its tie)",
-         one_of({"nearest", "up"})});
+         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale): the nearest fp16 value, "
+         "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
+         "outward past its tie) or down (the largest <= it)",
+         one_of({"nearest", "up", "down"})});
   s.add({"quant.group_params", std::string("current"),
          "GPTQ dynamic groups: scale/zero from the group's columns with all error updates so far (current), or "
          "as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "

@@ -37,6 +37,7 @@ double round_scale_to_f16(double s, ScaleRounding mode) {
     }
   }
   if (mode == ScaleRounding::Up && f16_to_f32(best) < s && best < kMaxFinite) ++best;
+  if (mode == ScaleRounding::Down && f16_to_f32(best) > s && best > kMinSub) --best;
   return f16_to_f32(best);
 }
 

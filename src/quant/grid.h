@@ -32,7 +32,7 @@ inline double quantize_code(double x, double scale, double zero, double maxq) {
 }
 
 // The fp16 value for a positive scale s (`Nearest`: ties to even; `Up`: the
-// smallest fp16 value >= s), kept within [smallest positive subnormal,
+// smallest fp16 value >= s; `Down`: the largest <= s), kept within [smallest positive subnormal,
 // largest finite].
 double round_scale_to_f16(double s, ScaleRounding mode = ScaleRounding::Nearest);
 

@@ -17,7 +17,8 @@ Method parse_method(const std::string& s) {
 ScaleRounding parse_scale_rounding(const std::string& s) {
   if (s == "nearest") return ScaleRounding::Nearest;
   if (s == "up") return ScaleRounding::Up;
-  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest or up", s);
+  if (s == "down") return ScaleRounding::Down;
+  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up or down", s);
 }
 
 GroupParams parse_group_params(const std::string& s) {

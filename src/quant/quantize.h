@@ -26,9 +26,10 @@ struct ClipSearch {
 // How a group's scale is made fp16-exact (codes are always computed against
 // the stored fp16 scale, so the export dequantizes to what the rounder used).
 // nearest: the nearest fp16 value. up: the smallest fp16 value >= the min-max
-// scale, so no weight of the group lies beyond the grid's half-step range and
-// the group's extreme never rounds outward past its tie (docs/results.md, "RTN ties").
-enum class ScaleRounding { Nearest, Up };
+// scale, so the group's extreme never rounds outward past its tie. down: the
+// largest fp16 value <= it, so a symmetric group's negative extreme always
+// takes the outermost code (docs/results.md, "RTN ties and the fp16 scale").
+enum class ScaleRounding { Nearest, Up, Down };
 ScaleRounding parse_scale_rounding(const std::string& s);
 
 // Which values GPTQ's dynamic groups take their scale/zero from, when the loop

@@ -22,6 +22,13 @@ TEST(Grid, ScaleRoundsToNearestF16) {
   EXPECT_EQ(round_scale_to_f16(1e9), 65504.0);
 }
 
+TEST(Grid, ScaleRoundsDownToF16) {
+  const auto down = ScaleRounding::Down;
+  EXPECT_EQ(round_scale_to_f16(1.0, down), 1.0);
+  EXPECT_EQ(round_scale_to_f16(1 + std::ldexp(1.0, -10) - std::ldexp(1.0, -40), down), 1.0);
+  for (double s = 1e-4; s < 100; s *= 1.37) EXPECT_LE(round_scale_to_f16(s, down), s);
+}
+
 TEST(Grid, ScaleRoundsUpToF16) {
   const auto up = ScaleRounding::Up;
   EXPECT_EQ(round_scale_to_f16(1.0, up), 1.0);  // already fp16: unchanged
