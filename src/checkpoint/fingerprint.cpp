@@ -21,7 +21,7 @@ namespace {
 constexpr int kFormatVersion = 1;
 constexpr int64_t kEdgeBytes = int64_t{4} << 20;  // hashed at each end of a model file
 // Parts in the order differences() reports them.
-constexpr std::array<const char*, 5> kPartOrder = {"config", "model", "calib", "ranks", "version"};
+constexpr std::array<const char*, 4> kPartOrder = {"config", "model", "calib", "version"};
 
 bool affects_results(std::string_view key) {
   for (const std::string_view section : {"run.", "eval.", "export.", "inspect.", "sweep."})
@@ -136,9 +136,6 @@ void part_differences(const std::string& name, const FingerprintPart& was, const
   if (name == "calib")
     out.push_back(fmt::format("calibration set differs: hash was {}, now {} (data, tokenizer or sampling changed)",
                               was.hash, now.hash));
-  if (name == "ranks")
-    out.push_back(fmt::format("rank count was {}, now {} (a checkpoint resumes only with the rank count that wrote it)",
-                              was.description, now.description));
   if (name == "version")
     out.push_back(fmt::format("maca version was {}, now {} (a checkpoint resumes only with the version that wrote it)",
                               was.description, now.description));
@@ -162,12 +159,11 @@ void Fnv1a::update(const void* data, size_t size) {
 std::string Fnv1a::hex() const { return fmt::format("{:016x}", hash_); }
 
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
-                             const std::string& calib_hash, int ranks) {
+                             const std::string& calib_hash) {
   Fingerprint fp;
   fp.parts["config"] = config_part(config);
   fp.parts["model"] = model_part(model_files);
   fp.parts["calib"] = {calib_hash, "calibration tokens and row weights", {}};
-  fp.parts["ranks"] = text_part(std::to_string(ranks));
   fp.parts["version"] = text_part(MACA_VERSION);
   return fp;
 }

@@ -11,7 +11,6 @@
 //            4 MiB (never the whole file: models reach 140 GB)
 //            (items: file name -> "<size> <hash>")
 //   calib    hash of the calibration tokens and their row weights
-//   ranks    the rank count (a checkpoint resumes only with the same one)
 //   version  the maca version
 #pragma once
 
@@ -47,7 +46,7 @@ struct FingerprintPart {
 };
 
 struct Fingerprint {
-  std::map<std::string, FingerprintPart> parts;  // "config", "model", "calib", "ranks", "version"
+  std::map<std::string, FingerprintPart> parts;  // "config", "model", "calib", "version"
 };
 
 // Builds the fingerprint of a job. `model_files` are hashed by name, size and
@@ -55,7 +54,7 @@ struct Fingerprint {
 // `calib_hash` comes from hash_calibration (or any stable text identifying the
 // calibration set); `ranks` is the number of ranks of the job.
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
-                             const std::string& calib_hash, int ranks);
+                             const std::string& calib_hash);
 
 // Hash of a calibration set: `tokens` of every sequence, concatenated, and
 // `weights`, the sample weight of every row (token position) in the same
@@ -69,7 +68,8 @@ std::string digest(const Fingerprint& fp);
 // One message per difference, empty when the job is the same, e.g.
 // "config differs: quant.bits was 4, now 3",
 // "model file model.safetensors: size was 1000, now 2000",
-// "rank count was 2, now 4 (a checkpoint resumes only with the rank count that wrote it)".
+// "maca version was 0.1.0, now 0.2.0 (…)". The rank count is not part of it:
+// results are the same for any rank count, so a run resumes with another one.
 std::vector<std::string> differences(const Fingerprint& stored, const Fingerprint& current);
 
 std::string to_json(const Fingerprint& fp);

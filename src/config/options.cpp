@@ -20,7 +20,7 @@ void declare_run_options(Schema& s) {
          "rounds a contiguous row slice of every layer) or owner (whole layers per rank, balanced by cost)",
          one_of({"rows", "owner"})});
   s.add({"run.resume", true, "quantize: continue from the checkpoint in run.dir when it holds finished blocks "
-         "(refused with the reason when the config, model, calibration set or rank count differ); false: refuse to "
+         "with any rank count (refused with the reason when the config, model or calibration set differ); false: refuse to "
          "reuse a run directory that holds a checkpoint"});
   s.add({"run.log_level", std::string("info"), "log verbosity",
          one_of({"trace", "debug", "info", "warn", "error", "off"})});

@@ -35,7 +35,7 @@ config::Config run_config(const fs::path& run_dir, const config::Config& cmd) {
 void check_model(const fs::path& run_dir, const config::Config& cfg, const io::ModelSource& source) {
   const std::optional<checkpoint::Fingerprint> stored = checkpoint::read_fingerprint(run_dir);
   MACA_CHECK(stored.has_value(), "'{}' has no fingerprint file; it is not a quantize run directory", run_dir.string());
-  const checkpoint::Fingerprint now = checkpoint::make_fingerprint(cfg, source.files(), "", 1);
+  const checkpoint::Fingerprint now = checkpoint::make_fingerprint(cfg, source.files(), "");
   MACA_CHECK(stored->parts.contains("model"), "the fingerprint of '{}' has no model part", run_dir.string());
   checkpoint::Fingerprint a, b;
   a.parts["model"] = stored->parts.at("model");

@@ -218,7 +218,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   // The run directory: resume what a killed run left when it is the same job,
   // refuse when it is not (before anything there changes).
   const checkpoint::Fingerprint fingerprint =
-      checkpoint::make_fingerprint(cfg, source->files(), calibration_hash(set), comm.size());
+      checkpoint::make_fingerprint(cfg, source->files(), calibration_hash(set));
   if (comm.rank() == 0) create_run_dir(opt.run_dir);
   RunCheckpoint ck = RunCheckpoint::open(opt.run_dir, fingerprint, opt.resume, comm);
   if (comm.rank() == 0) write_atomic(opt.run_dir / "config.resolved.yaml", cfg.to_yaml());

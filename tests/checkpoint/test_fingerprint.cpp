@@ -42,8 +42,8 @@ class FingerprintTest : public test::TempDirTest {
     test::write_bytes(dir_ / "config.json", "{\"hidden_size\": 64}");
   }
 
-  Fingerprint make(const config::Config& cfg, const std::string& calib = "00000000000000aa", int ranks = 2) const {
-    return make_fingerprint(cfg, {dir_ / "config.json", weights_}, calib, ranks);
+  Fingerprint make(const config::Config& cfg, const std::string& calib = "00000000000000aa") const {
+    return make_fingerprint(cfg, {dir_ / "config.json", weights_}, calib);
   }
 
   // Overwrites one byte of the weights file at `offset`.
@@ -72,7 +72,7 @@ TEST_F(FingerprintTest, SameJobHasNoDifferences) {
   EXPECT_TRUE(differences(a, b).empty());
   EXPECT_EQ(digest(a), digest(b));
   EXPECT_EQ(digest(a).size(), 16u);
-  for (const char* part : {"config", "model", "calib", "ranks", "version"}) EXPECT_TRUE(a.parts.count(part)) << part;
+  for (const char* part : {"config", "model", "calib", "version"}) EXPECT_TRUE(a.parts.count(part)) << part;
 }
 
 TEST_F(FingerprintTest, ConfigKeyChangeIsNamed) {
@@ -116,7 +116,7 @@ TEST_F(FingerprintTest, ModelMiddleIsNotRead) {
 }
 
 TEST_F(FingerprintTest, MissingModelFileIsAFileError) {
-  expect_file_error([&] { make_fingerprint(cfg_, {dir_ / "absent.safetensors"}, "x", 1); }, {"absent.safetensors"});
+  expect_file_error([&] { make_fingerprint(cfg_, {dir_ / "absent.safetensors"}, "x"); }, {"absent.safetensors"});
 }
 
 TEST_F(FingerprintTest, CalibrationChangeIsNamed) {
@@ -131,10 +131,6 @@ TEST_F(FingerprintTest, CalibrationChangeIsNamed) {
                         {"calibration set differs"});
 }
 
-TEST_F(FingerprintTest, RankCountChangeIsNamed) {
-  expect_one_difference(make(cfg_, "c", 2), make(cfg_, "c", 4),
-                        {"rank count was 2, now 4 (a checkpoint resumes only with the rank count that wrote it)"});
-}
 
 TEST_F(FingerprintTest, VersionChangeIsNamed) {
   const Fingerprint a = make(cfg_);

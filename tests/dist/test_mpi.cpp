@@ -1,7 +1,7 @@
 // `maca quantize` and `maca eval` under mpirun with P = 1, 2, 3 ranks and
 // 1, 2, 3 threads per rank on the tiny llama: identical bytes and
 // perplexities for every combination, a run killed with P ranks
-// resumes byte-identically with P ranks and is refused with another count,
+// resumes byte-identically with another rank count,
 // and one failing rank ends the whole job with its message instead of a hang.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -42,7 +42,9 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
       const auto report = nlohmann::json::parse(std::ifstream(dir_ / run / "report.json"));
       EXPECT_EQ(report["distributed"]["ranks"], ranks);
       EXPECT_EQ(report["distributed"]["peak_rss_bytes_per_rank"].size(), static_cast<size_t>(ranks));
-      if (ranks > 1) EXPECT_GT(report["distributed"]["allreduce_bytes"].get<int64_t>(), 0);
+      if (ranks > 1) {
+        EXPECT_GT(report["distributed"]["allreduce_bytes"].get<int64_t>(), 0);
+      }
       if (ref.empty()) {
         ref = run;
         continue;
@@ -56,15 +58,15 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
   }
 }
 
-TEST_F(Mpi, KilledRunResumesByteIdenticallyWithTheSameRankCountOnly) {
+// Results do not depend on the rank count, so a run killed with P ranks
+// resumes with any other count (a requeued job on fewer nodes) to the same bytes.
+TEST_F(Mpi, KilledRunResumesByteIdenticallyWithAnotherRankCount) {
   std::string log;
   ASSERT_EQ(mpirun(2, quantize("ref", {}), &log).code, 0) << log;
   const auto killed = mpirun(2, quantize("run", {}), &log, {"MACA_FAULT_CHECKPOINT=kill:1"});
   EXPECT_NE(killed.code, 0) << log;
   ASSERT_TRUE(fs::exists(dir_ / "run" / "checkpoint" / "block-00000.h5")) << log;
-  EXPECT_EQ(mpirun(1, quantize("run", {}), &log).code, 1);
-  EXPECT_TRUE(contains(log, "rank count was 2, now 1")) << log;
-  ASSERT_EQ(mpirun(2, quantize("run", {}), &log).code, 0) << log;
+  ASSERT_EQ(mpirun(3, quantize("run", {}), &log).code, 0) << log;
   EXPECT_TRUE(contains(log, "resuming from")) << log;
   for (const char* f : {"gptq/model.safetensors", "fake_quant/model.safetensors"})
     EXPECT_TRUE(file_bytes(dir_ / "ref" / f) == file_bytes(dir_ / "run" / f)) << f;
