@@ -126,8 +126,9 @@ void declare_quant_options(Schema& s) {
   s.add({"quant.scale_rounding", std::string("nearest"),
          "how each group's scale is made fp16-exact (codes always use the stored fp16 scale): the nearest fp16 value, "
          "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
-         "outward past its tie) or down (the largest <= it)",
-         one_of({"nearest", "up", "down"})});
+         "outward past its tie), down (the largest <= it) or best (of down and up, the one with the smaller "
+         "squared error over the group)",
+         one_of({"nearest", "up", "down", "best"})});
   s.add({"quant.group_params", std::string("current"),
          "GPTQ dynamic groups: scale/zero from the group's columns with all error updates so far (current), or "
          "as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "

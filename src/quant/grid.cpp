@@ -78,7 +78,21 @@ void find_params(const Grid& grid, const double* x, int64_t rows, int64_t len, i
         }
       }
     }
-    scale[r] = static_cast<float>(round_scale_to_f16(s, grid.scale_rounding));
+    if (grid.scale_rounding == ScaleRounding::Best) {
+      const double zc = std::clamp(z, 0.0, maxq);
+      const double lo = round_scale_to_f16(s, ScaleRounding::Down), hi = round_scale_to_f16(s, ScaleRounding::Up);
+      auto sq_error = [&](double sc) {
+        double e = 0;
+        for (int64_t i = 0; i < len; ++i) {
+          const double d = xr[i] - sc * (quantize_code(xr[i], sc, zc, maxq) - zc);
+          e += d * d;
+        }
+        return e;
+      };
+      scale[r] = static_cast<float>(sq_error(hi) < sq_error(lo) ? hi : lo);
+    } else {
+      scale[r] = static_cast<float>(round_scale_to_f16(s, grid.scale_rounding));
+    }
     zero[r] = static_cast<int32_t>(std::clamp(z, 0.0, maxq));
   }
 }

@@ -18,7 +18,8 @@ ScaleRounding parse_scale_rounding(const std::string& s) {
   if (s == "nearest") return ScaleRounding::Nearest;
   if (s == "up") return ScaleRounding::Up;
   if (s == "down") return ScaleRounding::Down;
-  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up or down", s);
+  if (s == "best") return ScaleRounding::Best;
+  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up, down or best", s);
 }
 
 GroupParams parse_group_params(const std::string& s) {

@@ -28,8 +28,10 @@ struct ClipSearch {
 // nearest: the nearest fp16 value. up: the smallest fp16 value >= the min-max
 // scale, so the group's extreme never rounds outward past its tie. down: the
 // largest fp16 value <= it, so a symmetric group's negative extreme always
-// takes the outermost code (docs/results.md, "RTN ties and the fp16 scale").
-enum class ScaleRounding { Nearest, Up, Down };
+// takes the outermost code. best: of the two fp16 neighbours (down, up), the
+// one whose codes give the smaller squared error over the group's weights
+// (docs/results.md, "RTN ties and the fp16 scale").
+enum class ScaleRounding { Nearest, Up, Down, Best };
 ScaleRounding parse_scale_rounding(const std::string& s);
 
 // Which values GPTQ's dynamic groups take their scale/zero from, when the loop

@@ -29,6 +29,32 @@ TEST(Grid, ScaleRoundsDownToF16) {
   for (double s = 1e-4; s < 100; s *= 1.37) EXPECT_LE(round_scale_to_f16(s, down), s);
 }
 
+// best: of the two fp16 neighbours, the one with the smaller squared error.
+TEST(Grid, BestScaleHasTheSmallerGroupError) {
+  const Grid down{4, true, {}, ScaleRounding::Down}, up{4, true, {}, ScaleRounding::Up},
+      best{4, true, {}, ScaleRounding::Best};
+  int picked_down = 0, picked_up = 0;
+  for (int row = 0; row < 200; ++row) {
+    std::vector<double> x(64);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(row * 3.7 + i * 0.9) * (1 + row % 7);
+    auto error = [&](const Grid& g, float* scale) {
+      int32_t z;
+      find_params(g, x.data(), 1, 64, 64, scale, &z);
+      double e = 0;
+      for (double v : x) e += std::pow(v - *scale * (quantize_code(v, *scale, z, g.maxq()) - z), 2);
+      return e;
+    };
+    float sd, su, sb;
+    const double ed = error(down, &sd), eu = error(up, &su), eb = error(best, &sb);
+    EXPECT_EQ(eb, std::min(ed, eu)) << row;
+    EXPECT_TRUE(sb == sd || sb == su) << row;
+    picked_down += sb == sd && sd != su;
+    picked_up += sb == su && sd != su;
+  }
+  EXPECT_GT(picked_down, 0);
+  EXPECT_GT(picked_up, 0);
+}
+
 TEST(Grid, ScaleRoundsUpToF16) {
   const auto up = ScaleRounding::Up;
   EXPECT_EQ(round_scale_to_f16(1.0, up), 1.0);  // already fp16: unchanged
