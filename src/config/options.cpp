@@ -123,9 +123,9 @@ void declare_quant_options(Schema& s) {
          "when a Cholesky factorization fails, damping is multiplied by 10 and retried at most this many times",
          in_range(0, 20)});
   s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
-  s.add({"quant.scale_rounding", std::string("down"),
-         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale; default down, measured "
-         "best on SmolLM2 and gemma-3 RTN, docs/results.md): the nearest fp16 value, "
+  s.add({"quant.scale_rounding", std::string("nearest"),
+         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale; docs/results.md: down is "
+         "best for RTN, nearest for GPTQ so far): the nearest fp16 value, "
          "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
          "outward past its tie), down (the largest <= it) or best (of down and up, the one with the smaller "
          "squared error over the group)",

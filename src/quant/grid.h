@@ -1,7 +1,7 @@
 // The quantization grid (algorithms.md §1) as GPTQ's reference
 // Quantizer.find_params(weight=True) defines it, plus maca's choice of an
 // fp16-exact scale: after the (optional) clip search the scale is rounded to
-// an fp16 value (quant.scale_rounding: down by default, or nearest, up, best)
+// an fp16 value (quant.scale_rounding: nearest by default, or down, up, best)
 // and every code is computed against that rounded scale, so
 // QuantizedLinear::dequantize() reproduces exactly the values the rounders used.
 #pragma once

@@ -55,7 +55,7 @@ struct QuantOptions {
   int64_t block_size = 128;   // lazy-batch width
   ClipSearch clip;
   double alpha = 0.25;        // GPTAQ interpolation
-  ScaleRounding scale_rounding = ScaleRounding::Down;  // measured best over nearest/up/best (docs/results.md)
+  ScaleRounding scale_rounding = ScaleRounding::Nearest;  // RTN recipes set down (docs/results.md)
   GroupParams group_params = GroupParams::Current;
 };
 
