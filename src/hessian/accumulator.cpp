@@ -27,6 +27,11 @@ Accumulator::Accumulator(int64_t n, Precision precision, bool with_d)
   if (with_d) offset += tiles_ * tiles_ * kTileWords;
   w_offset_ = offset;
   words_.assign(static_cast<size_t>(offset + 3), 0);  // Σw (hi, lo) and the number of units added
+  for (int64_t ti = 0; ti < tiles_; ++ti)
+    for (int64_t tj = ti; tj < tiles_; tj += kStrip) strips_.push_back({true, ti, tj, std::min(kStrip, tiles_ - tj)});
+  if (with_d)
+    for (int64_t ti = 0; ti < tiles_; ++ti)
+      for (int64_t tj = 0; tj < tiles_; tj += kStrip) strips_.push_back({false, ti, tj, std::min(kStrip, tiles_ - tj)});
 }
 
 int64_t Accumulator::n() const { return n_; }
@@ -55,6 +60,7 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
 
   const std::vector<float> ones(row_weight.empty() ? static_cast<size_t>(rows) : 0, 1.0f);
   const float* w = row_weight.empty() ? ones.data() : row_weight.data();
+  auto ctx = backend::Context::create(Device::cpu());
   std::vector<float> xq32, dx32;
   std::vector<double> xq64, dx64;
   int64_t r0 = 0;
@@ -62,9 +68,9 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
     const float* xs = x.data<float>() + r0 * n_;
     const float* fs = x_fp ? x_fp->data<float>() + r0 * n_ : nullptr;
     if (precision_ == Precision::F32)
-      add_unit(xs, fs, w + r0, len, xq32, dx32);
+      add_unit(*ctx, xs, fs, w + r0, len, xq32, dx32);
     else
-      add_unit(xs, fs, w + r0, len, xq64, dx64);
+      add_unit(*ctx, xs, fs, w + r0, len, xq64, dx64);
     r0 += len;
   }
 }
@@ -73,8 +79,8 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
 // (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x): fixed strips of output
 // tiles, one single-threaded BLAS call each in T, then added exactly.
 template <class T>
-void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, int64_t rows, std::vector<T>& xq,
-                           std::vector<T>& dx) {
+void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, int64_t rows,
+                           std::vector<T>& xq, std::vector<T>& dx) {
   if (rows == 0) return;
   double unit_weight = 0;
   for (int64_t r = 0; r < rows; ++r) unit_weight += w[r];
@@ -93,31 +99,17 @@ void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, in
         dx[r * n_ + i] = sw * (static_cast<T>(x_fp[r * n_ + i]) - static_cast<T>(x[r * n_ + i]));
   }
 
-  // Tasks: a strip of up to kStrip output tiles of one tile row, one gemm
-  // (better BLAS efficiency than a call per tile): H's upper triangle (tiles
-  // J >= I; the diagonal tile's lower half is computed and ignored), then D.
-  struct Strip {
-    bool is_h;
-    int64_t ti, tj0, ntiles;
-  };
-  std::vector<Strip> strips;
-  for (int64_t ti = 0; ti < tiles_; ++ti)
-    for (int64_t tj = ti; tj < tiles_; tj += kStrip) strips.push_back({true, ti, tj, std::min(kStrip, tiles_ - tj)});
-  if (x_fp)
-    for (int64_t ti = 0; ti < tiles_; ++ti)
-      for (int64_t tj = 0; tj < tiles_; tj += kStrip) strips.push_back({false, ti, tj, std::min(kStrip, tiles_ - tj)});
   std::atomic<bool> out_of_range{false};
-  auto ctx = backend::Context::create(Device::cpu());
   const int64_t ldb = kStrip * kTile;
 #pragma omp parallel
   {
     std::vector<T> buf(static_cast<size_t>(kTile * ldb));
 #pragma omp for schedule(dynamic)
-    for (size_t t = 0; t < strips.size(); ++t) {
-      const Strip& st = strips[t];
+    for (size_t t = 0; t < strips_.size(); ++t) {
+      const Strip& st = strips_[t];
       const int64_t i0 = st.ti * kTile, j0 = st.tj0 * kTile;
       const int64_t ni = std::min(kTile, n_ - i0), nj = std::min(st.ntiles * kTile, n_ - j0);
-      backend::gemm(*ctx, true, false, ni, nj, rows, T(1), (st.is_h ? xq.data() : dx.data()) + i0, n_,
+      backend::gemm(ctx, true, false, ni, nj, rows, T(1), (st.is_h ? xq.data() : dx.data()) + i0, n_,
                     xq.data() + j0, n_, T(0), buf.data(), ldb);
       bool ok = true;
       for (int64_t k = 0; k < st.ntiles; ++k) {

@@ -21,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "backend/context.h"
 #include "core/tensor.h"
 
 namespace maca::hessian {
@@ -59,8 +60,8 @@ class Accumulator {
 
  private:
   template <class T>
-  void add_unit(const float* x, const float* x_fp, const float* w, int64_t rows, std::vector<T>& xq,
-                std::vector<T>& dx);
+  void add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, int64_t rows,
+                std::vector<T>& xq, std::vector<T>& dx);
   double value(const int64_t* tile, int64_t at) const;
 
   int64_t n_, tiles_;  // tiles_: tiles per dimension
@@ -71,6 +72,13 @@ class Accumulator {
   // followed by kTile² lo words.
   std::vector<int64_t> words_;
   std::vector<int64_t> h_tile_;  // offset of H tile (I, J) in words_, -1 below the diagonal
+  // The products of one unit: strips of up to 4 output tiles of one tile row,
+  // one BLAS call each (H's tiles J >= I, then D's); fixed by n and with_d.
+  struct Strip {
+    bool is_h;
+    int64_t ti, tj0, ntiles;
+  };
+  std::vector<Strip> strips_;
   int64_t d_offset_ = 0, w_offset_ = 0;
 };
 

@@ -37,9 +37,11 @@ std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
 
 // Rounds rows [r0, r0 + nr) of the layer: w holds them ([nr, cols], original
 // order; consumed), the results go to q's rows r0… (scales/zeros [n_groups,
-// q.rows]). Returns the rows' loss.
+// q.rows]); grp is the group of each processing-order column. Returns the
+// rows' loss.
 double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int64_t nr,
-                  const std::vector<double>& hinv_u, const QuantOptions& opt, QuantizedLinear& q) {
+                  const std::vector<double>& hinv_u, const std::vector<int32_t>& grp, const QuantOptions& opt,
+                  QuantizedLinear& q) {
   const int64_t rows = q.rows, cols = q.cols;
   const std::vector<int32_t>& perm = q.perm;
   const bool whole_row = opt.group_size < 0;
@@ -58,8 +60,6 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
   for (int64_t r = 0; r < nr; ++r)
     for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w[r * cols + perm[i]];
   std::vector<double>().swap(w);
-  std::vector<int32_t> grp(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i) grp[i] = static_cast<int32_t>(whole_row ? 0 : dynamic ? i / g : perm[i] / g);
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
   const bool stale = dynamic && opt.group_params == GroupParams::BlockStart;
@@ -139,10 +139,13 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
   q.scales.resize(static_cast<size_t>((cols + g - 1) / g * rows));
   q.zeros.resize(q.scales.size());
   q.codes.resize(static_cast<size_t>(rows * cols));
-  q.g_idx.resize(static_cast<size_t>(cols));
+  // Group of each processing-order column; g_idx is the same in input order.
+  std::vector<int32_t> grp(static_cast<size_t>(cols));
   const bool dynamic = opt.group_size >= 0 && !opt.static_groups;
   for (int64_t i = 0; i < cols; ++i)
-    q.g_idx[q.perm[i]] = static_cast<int32_t>(opt.group_size < 0 ? 0 : dynamic ? i / g : q.perm[i] / g);
+    grp[i] = static_cast<int32_t>(opt.group_size < 0 ? 0 : dynamic ? i / g : q.perm[i] / g);
+  q.g_idx.resize(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) q.g_idx[q.perm[i]] = grp[i];
 
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
@@ -153,7 +156,7 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
       const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
       std::vector<double> wt(w.begin() + r0 * cols, w.begin() + (r0 + nr) * cols);
       if (D) gptaq_shift(*ctx, wt.data(), nr, cols, cross, factors, opt.alpha);
-      tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, factors.hinv_u, opt, q);
+      tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, factors.hinv_u, grp, opt, q);
     } catch (...) {
       failed[static_cast<size_t>(t)] = std::current_exception();
     }
