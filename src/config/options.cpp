@@ -127,9 +127,10 @@ void declare_quant_options(Schema& s) {
          "how each group's scale is made fp16-exact (codes always use the stored fp16 scale; docs/results.md: down is "
          "best for RTN, nearest for GPTQ so far): the nearest fp16 value, "
          "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
-         "outward past its tie), down (the largest <= it) or best (of down and up, the one with the smaller "
-         "squared error over the group)",
-         one_of({"nearest", "up", "down", "best"})});
+         "outward past its tie), down (the largest <= it), best (of down and up, the one with the smaller "
+         "squared error over the group), or f32 (not fp16-exact: the float32 scale the GPTQ reference rounds "
+         "with; fake_quant matches the codes, the GPTQ export's fp16 scales then dequantize slightly differently)",
+         one_of({"nearest", "up", "down", "best", "f32"})});
   s.add({"quant.group_params", std::string("current"),
          "GPTQ dynamic groups: scale/zero from the group's columns with all error updates so far (current), or "
          "as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "

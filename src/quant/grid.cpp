@@ -90,6 +90,8 @@ void find_params(const Grid& grid, const double* x, int64_t rows, int64_t len, i
         return e;
       };
       scale[r] = static_cast<float>(sq_error(hi) < sq_error(lo) ? hi : lo);
+    } else if (grid.scale_rounding == ScaleRounding::F32) {
+      scale[r] = static_cast<float>(s);
     } else {
       scale[r] = static_cast<float>(round_scale_to_f16(s, grid.scale_rounding));
     }

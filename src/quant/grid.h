@@ -1,9 +1,10 @@
 // The quantization grid (algorithms.md §1) as GPTQ's reference
 // Quantizer.find_params(weight=True) defines it, plus maca's choice of an
 // fp16-exact scale: after the (optional) clip search the scale is rounded to
-// an fp16 value (quant.scale_rounding: nearest by default, or down, up, best)
-// and every code is computed against that rounded scale, so
-// QuantizedLinear::dequantize() reproduces exactly the values the rounders used.
+// an fp16 value (quant.scale_rounding: nearest by default, or down, up, best;
+// f32 keeps the float32 scale, as the reference does) and every code is
+// computed against that stored scale, so QuantizedLinear::dequantize()
+// reproduces exactly the values the rounders used.
 #pragma once
 
 #include <algorithm>

@@ -19,7 +19,8 @@ ScaleRounding parse_scale_rounding(const std::string& s) {
   if (s == "up") return ScaleRounding::Up;
   if (s == "down") return ScaleRounding::Down;
   if (s == "best") return ScaleRounding::Best;
-  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up, down or best", s);
+  if (s == "f32") return ScaleRounding::F32;
+  MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up, down, best or f32", s);
 }
 
 GroupParams parse_group_params(const std::string& s) {

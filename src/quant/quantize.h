@@ -30,8 +30,11 @@ struct ClipSearch {
 // largest fp16 value <= it, so a symmetric group's negative extreme always
 // takes the outermost code. best: of the two fp16 neighbours (down, up), the
 // one whose codes give the smaller squared error over the group's weights
-// (docs/results.md, "RTN ties and the fp16 scale").
-enum class ScaleRounding { Nearest, Up, Down, Best };
+// (docs/results.md, "RTN ties and the fp16 scale"). f32: not made fp16-exact;
+// the float32 min-max scale, as the GPTQ reference rounds with. The codes then
+// match the fake-quant export exactly, while the GPTQ export (fp16 scales by
+// format) dequantizes to slightly different values: a measurement setting.
+enum class ScaleRounding { Nearest, Up, Down, Best, F32 };
 ScaleRounding parse_scale_rounding(const std::string& s);
 
 // Which values GPTQ's dynamic groups take their scale/zero from, when the loop

@@ -93,9 +93,9 @@ std::string case_name(const ::testing::TestParamInfo<size_t>& info) {
   return inputs().meta["cases"][info.param]["name"];
 }
 
-INSTANTIATE_TEST_SUITE_P(Quant, Fixture, ::testing::Range<size_t>(0, 17), case_name);
+INSTANTIATE_TEST_SUITE_P(Quant, Fixture, ::testing::Range<size_t>(0, 19), case_name);
 
-TEST(Fixture, CaseCountMatchesTheFile) { EXPECT_EQ(inputs().meta["cases"].size(), 17u); }
+TEST(Fixture, CaseCountMatchesTheFile) { EXPECT_EQ(inputs().meta["cases"].size(), 19u); }
 
 // Rows are independent: a slice of rows rounds exactly like those rows of the full layer.
 TEST(Fixture, RowSliceEqualsFullLayer) {

@@ -55,6 +55,18 @@ TEST(Grid, BestScaleHasTheSmallerGroupError) {
   EXPECT_GT(picked_up, 0);
 }
 
+// f32: the min-max scale as float32, not fp16-exact (the reference's rule).
+TEST(Grid, F32KeepsTheFloatScale) {
+  const Grid f32{4, true, {}, ScaleRounding::F32};
+  const std::vector<double> x{0.1, -0.3, 0.7};
+  float scale;
+  int32_t zero;
+  find_params(f32, x.data(), 1, 3, 3, &scale, &zero);
+  EXPECT_EQ(scale, static_cast<float>(0.7 * 2 / 15));
+  EXPECT_NE(static_cast<double>(scale), round_scale_to_f16(scale));
+  EXPECT_EQ(zero, 8);
+}
+
 TEST(Grid, ScaleRoundsUpToF16) {
   const auto up = ScaleRounding::Up;
   EXPECT_EQ(round_scale_to_f16(1.0, up), 1.0);  // already fp16: unchanged

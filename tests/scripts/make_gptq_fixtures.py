@@ -13,7 +13,8 @@ parameters are computed; dynamic groups take their parameters from the
 current (error-updated) columns, or with quant.group_params = block_start
 from the columns as they were when the enclosing lazy block began (the
 reference's behaviour); the scale is rounded to the nearest fp16 value (or,
-with quant.scale_rounding = up, to the smallest fp16 value above it) after
+with quant.scale_rounding = up, to the smallest fp16 value above it; with f32
+not to fp16 at all but to float32) after
 the clip search (and clamped to [2^-24, 65504]), the zero point
 clamped to [0, maxq], and codes use the rounded scale; act-order is a stable
 sort of diag(H) descending.
@@ -37,7 +38,10 @@ ROWS, COLS, TOKENS, DEAD = 16, 256, 512, 5
 
 
 def to_f16(scale, rounding):
-    """fp16 value of each positive scale: nearest (ties to even) or up (smallest fp16 >= scale)."""
+    """fp16 value of each positive scale: nearest (ties to even) or up (smallest fp16 >= scale);
+    f32: not fp16 at all, the float32 scale."""
+    if rounding == "f32":
+        return scale.astype(np.float32).astype(np.float64)
     h = scale.astype(np.float16)
     if rounding == "up":
         below = h.astype(np.float64) < scale
@@ -197,6 +201,8 @@ CASES = [
 OPTION_CASES = [
     ("rtn_sym_g64_scale_up", "rtn", 4, 64, True, False, 128, "up", "current"),
     ("gptq_sym_g64_scale_up", "gptq", 3, 64, True, False, 128, "up", "current"),
+    ("gptq_sym_g64_scale_f32", "gptq", 4, 64, True, False, 128, "f32", "current"),
+    ("rtn_asym_g32_scale_f32", "rtn", 3, 32, False, False, 128, "f32", "current"),
     ("gptq_sym_g32_block_start", "gptq", 4, 32, True, False, 128, "nearest", "block_start"),
     ("gptq_act_asym_g64_block_start", "gptq", 3, 64, False, True, 128, "nearest", "block_start"),
 ]
