@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -20,6 +19,7 @@
 #include "backend/ops.h"
 #include "config/options.h"
 #include "config/search.h"
+#include "core/host_info.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "eval/perplexity.h"
@@ -33,14 +33,6 @@
 using namespace maca;
 
 namespace {
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 // Best of `reps` runs of C[m,n] = A[m,k]·B[n,k]ᵀ, in GFLOP/s.
 double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int reps = 5) {
@@ -81,7 +73,7 @@ int main(int argc, char** argv) {
     utsname un{};
     uname(&un);
     std::printf("command: %s\nmachine: %s, %s, %u hardware threads, %s %s\n", cmd.c_str(), un.nodename,
-                cpu_model().c_str(), std::thread::hardware_concurrency(), un.sysname, un.release);
+                cpu_model_name().c_str(), std::thread::hardware_concurrency(), un.sysname, un.release);
     const char* core_env = std::getenv("OPENBLAS_CORETYPE");
     const char* wait_env = std::getenv("OMP_WAIT_POLICY");
     const char* timeout_env = std::getenv("OPENBLAS_THREAD_TIMEOUT");

@@ -9,11 +9,11 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <string>
 
 #include "backend/context.h"
+#include "core/host_info.h"
 #include "hessian/accumulator.h"
 #include "kernels/cpu/blas_core.h"
 
@@ -24,13 +24,7 @@ int main(int argc, char** argv) {
   const bool f32 = argc > 4 && std::string(argv[4]) == "f32";
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
   maca::backend::Context::create(maca::Device::cpu(), threads);
-  std::string cpu = "?";
-  std::ifstream info("/proc/cpuinfo");
-  for (std::string line; std::getline(info, line);)
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
+  const std::string cpu = maca::cpu_model_name();
   fmt::print("bench_hessian n={} unit_rows={} units={} {} threads={} | {}, {} OpenMP threads\n", n, unit, units,
              f32 ? "f32" : "f64", threads, cpu, omp_get_max_threads());
   maca::Tensor x = maca::Tensor::empty({unit * units, n});

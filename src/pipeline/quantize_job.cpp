@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "config/search.h"
 #include "core/error.h"
+#include "core/host_info.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
@@ -316,7 +317,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
           for (const auto& f : source->files())
             files.push_back({{"path", f.string()}, {"bytes", std::filesystem::file_size(f)}});
           return files;
-        }()}, {"calibration", calib_json}, {"host", host}, {"device", device.str()}}},
+        }()}, {"calibration", calib_json}, {"host", host}, {"cpu", cpu_model_name()}, {"device", device.str()}}},
       {"method", quant::method_name(opt.block.quant.method)},
       {"bits", opt.block.quant.bits},
       {"group_size", opt.block.quant.group_size},

@@ -39,6 +39,8 @@ Result read_result(const Sweep& sweep, const Point& p) {
       r.quantize_s = *total - number_at(report, "/eval/fp/seconds"_json_pointer).value_or(0) -
                      number_at(report, "/eval/quantized/seconds"_json_pointer).value_or(0);
     if (const auto rss = number_at(report, "/peak_rss_bytes"_json_pointer)) r.peak_gib = *rss / (1 << 30);
+    if (const auto cpu = "/provenance/cpu"_json_pointer; report.contains(cpu) && report.at(cpu).is_string())
+      r.cpu = report.at(cpu).get<std::string>();
     r.status = "ok";
   } catch (const json::exception& e) {
     spdlog::warn("{}: unreadable report ({}); counted as failed", path.string(), e.what());
@@ -89,14 +91,14 @@ Settings settings(const Point& p) {
 void write_csv(const fs::path& path, const std::vector<Result>& results) {
   std::ofstream f(path);
   f << "point,name,label,method,bits,group_size,seed,model,fp_ppl,quantized_ppl,quantize_s,peak_rss_gib,status,"
-       "run_dir\n";
+       "cpu,run_dir\n";
   for (const Result& r : results) {
     const Point& p = *r.point;
     const Settings s = settings(p);
-    f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.index, csv_field(p.name), csv_field(s.label),
+    f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.index, csv_field(p.name), csv_field(s.label),
                      p.config.get_string("quant.method"), s.bits, s.group, s.seed, csv_field(s.model), full(r.fp_ppl),
                      full(r.quantized_ppl), full(r.quantize_s), full(r.peak_gib), r.status,
-                     csv_field(p.run_dir.string()));
+                     csv_field(r.cpu), csv_field(p.run_dir.string()));
   }
   if (!f) MACA_THROW(FileError, "cannot write '{}'", path.string());
 }
@@ -111,6 +113,15 @@ void write_markdown(const Sweep& sweep, const fs::path& path, const std::vector<
       "peak memory is the process's peak RSS.\n\n",
       sweep.name, sweep.file.string(), sweep.base.string(), results.size(), counts["ok"], counts["failed"],
       counts["missing"]);
+  std::map<std::string, int> cpus;  // numbers are reproducible per CPU: say where each came from
+  for (const Result& r : results)
+    if (r.status == "ok") ++cpus[r.cpu.empty() ? "not recorded" : r.cpu];
+  if (!cpus.empty()) {
+    md += "CPU of the points that are ok:";
+    for (const auto& [cpu, n] : cpus) md += fmt::format(" {} ({} points);", cpu, n);
+    md.back() = '.';
+    md += "\n\n";
+  }
 
   // (model, label, bits, group) in order of first appearance.
   std::vector<std::pair<Settings, std::vector<const Result*>>> groups;

@@ -17,6 +17,7 @@ struct Result {
   std::optional<double> fp_ppl, quantized_ppl;
   std::optional<double> quantize_s;  // stages.total_s without the evaluations: calibration, block loop, export
   std::optional<double> peak_gib;    // peak_rss_bytes / 2^30
+  std::string cpu;                   // provenance.cpu: results are reproducible per build and CPU
 };
 
 std::vector<Result> read_results(const Sweep& sweep);

@@ -188,11 +188,14 @@ TEST_F(SweepCli, LocalRunSkipsDoneContinuesAfterFailureAndCollects) {
     EXPECT_EQ(row.at("group_size"), std::to_string(report.at("group_size").get<int>()));
     EXPECT_EQ(std::stod(row.at("quantize_s")), report.at("stages").at("total_s").get<double>());  // no evaluation
     EXPECT_EQ(std::stod(row.at("peak_rss_gib")), report.at("peak_rss_bytes").get<double>() / (1 << 30));
+    EXPECT_EQ(row.at("cpu"), report.at("provenance").at("cpu").get<std::string>());
+    EXPECT_FALSE(row.at("cpu").empty());
     EXPECT_EQ(row.at("fp_ppl"), "");
     EXPECT_EQ(row.at("quantized_ppl"), "");
   }
   const std::string md = read_file(out / "results.md");
   EXPECT_TRUE(contains(md, "4 points, 2 ok, 2 failed, 0 missing")) << md;
+  EXPECT_TRUE(contains(md, "CPU of the points that are ok: " + rows[0].at("cpu") + " (2 points).")) << md;
   EXPECT_TRUE(contains(md, "| 00-rtn-g32 |")) << md;
 
   // A second run skips the done points and retries the failed ones.
