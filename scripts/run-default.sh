@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on its default model and data: installs prerequisites, builds,
-# fetches SmolLM2-135M, quantizes it with GPTQ (4 bits, group 128, calibrated
-# on 128 x 2048 tokens of the C4 train sample) and prints the WikiText-2 test
+# fetches SmolLM2-135M, quantizes it with GPTQ (4 bits, group 128, act-order
+# with static groups; configs/gptq-w4g128.yaml), calibrated on 128 x 2048
+# tokens of the C4 train sample, and prints the WikiText-2 test
 # perplexity (ctx 2048) of the full-precision and the quantized model.
 # Outputs go to runs/quantize-<date>-<time>/ (GPTQ checkpoint, fake-quant
 # model, report.json). Extra arguments are passed to `maca quantize`

@@ -192,5 +192,19 @@ TEST_F(SweepFile, MissingOrBadBase) {
   EXPECT_THROW(load_sweep(dir_ / "none.yaml"), ConfigError);
 }
 
+// Every sweep shipped in jobs/ expands and every point's config passes the
+// schema (a recipe change that breaks a documented experiment fails here).
+TEST(ShippedSweeps, EveryJobFileLoads) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(MACA_SOURCE_DIR) / "jobs")) {
+    if (e.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(e.path().string());
+    const Sweep s = load_sweep(e.path(), {}, fs::temp_directory_path() / "maca-shipped-sweeps");
+    EXPECT_FALSE(s.points.empty());
+    ++n;
+  }
+  EXPECT_GE(n, 6);
+}
+
 }  // namespace
 }  // namespace maca::sweep
