@@ -124,7 +124,7 @@ void declare_quant_options(Schema& s) {
          in_range(0, 20)});
   s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
   s.add({"quant.scale_rounding", std::string("nearest"),
-         "how each group's scale is made fp16-exact (codes always use the stored fp16 scale; docs/results.md: down is "
+         "how each group's scale is stored (codes always use the stored scale; docs/results.md: down is "
          "best for RTN, nearest for GPTQ so far): the nearest fp16 value, "
          "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
          "outward past its tie), down (the largest <= it), best (of down and up, the one with the smaller "

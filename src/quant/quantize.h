@@ -23,8 +23,9 @@ struct ClipSearch {
   double norm = 2.4;        // error exponent
 };
 
-// How a group's scale is made fp16-exact (codes are always computed against
-// the stored fp16 scale, so the export dequantizes to what the rounder used).
+// How a group's scale is stored (codes are always computed against the stored
+// scale; with the fp16-exact rules the GPTQ export dequantizes to what the
+// rounder used).
 // nearest: the nearest fp16 value. up: the smallest fp16 value >= the min-max
 // scale, so the group's extreme never rounds outward past its tie. down: the
 // largest fp16 value <= it, so a symmetric group's negative extreme always
