@@ -193,7 +193,7 @@ TEST_F(SweepFile, MissingOrBadBase) {
 }
 
 // Every sweep shipped in jobs/ expands and every point's config passes the
-// schema (a recipe change that breaks a documented experiment fails here).
+// schema (a renamed key or an invalid value in a job or its base config fails here).
 TEST(ShippedSweeps, EveryJobFileLoads) {
   int n = 0;
   for (const auto& e : fs::directory_iterator(fs::path(MACA_SOURCE_DIR) / "jobs")) {
