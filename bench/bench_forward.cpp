@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "backend/ops.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "config/search.h"
 #include "core/host_info.h"
 #include "core/log.h"

@@ -20,7 +20,7 @@ for s in $settings; do
   cmd=(mpirun --oversubscribe --bind-to none -np "$p" "$maca" quantize -c configs/gptq-w4g128.yaml
        --run-dir "$run" --max-windows "${WINDOWS:-2}"
        --set quant.method="${METHOD:-gptq}" --set quant.group_size=64 --set quant.partial_groups=false
-       --set quant.act_order=false --set quant.static_groups=false
+       --set quant.gptq.act_order=false --set quant.gptq.static_groups=false
        --set calib.n_samples="${N_SAMPLES:-16}" --set calib.seq_len="${SEQ_LEN:-512}"
        --set eval.fp=false --set eval.quantized="${EVAL:-true}" --set run.threads="$t")
   echo "+ ${cmd[*]}"

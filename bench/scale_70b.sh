@@ -75,7 +75,7 @@ quantize() {
     --set "calib.data=$model/calib.tokens" --set calib.n_samples=4 --set calib.seq_len=256
     --set eval.fp=false --set eval.quantized=false --set export.gptq=false --set export.fake_quant=false
     --set "quant.hessian_precision=$HPREC" --set "run.dir=$rd"
-    --set quant.act_order=false --set quant.static_groups=false "$@")
+    --set quant.gptq.act_order=false --set quant.gptq.static_groups=false "$@")
   ((np > 1)) && cmd=(mpirun --oversubscribe -np "$np" "${cmd[@]}")
   echo "+ ${cmd[*]}" | tee -a "$CMDS"
   local rc=0

@@ -41,7 +41,7 @@ run() {
   if [[ -e $rd ]]; then mv "$rd" "$rd.failed.$(date +%s)"; fi
   local cmd=("$MACA" quantize -c configs/gptq-w4g128.yaml --set "calib.n_samples=$N_SAMPLES"
     --set "eval.max_windows=$MAX_WINDOWS" --set "quant.hessian_precision=$HPREC" --set "run.dir=$rd"
-    --set quant.act_order=false --set quant.static_groups=false "$@")
+    --set quant.gptq.act_order=false --set quant.gptq.static_groups=false "$@")
   ((np > 1)) && cmd=(mpirun --oversubscribe -np "$np" "${cmd[@]}")
   echo "+ ${cmd[*]}" | tee -a "$OUT/commands.txt"
   local rc=0

@@ -13,6 +13,7 @@ namespace maca::calib {
 struct CalibSequence {
   std::vector<int32_t> tokens;
   double weight = 1.0;  // per-sequence factor (e.g. β_k / (count_k · L_s) for crops)
+  int64_t index = 0;    // position in the whole set (kept when ranks take shards; keys SNRQ's α_s)
 };
 
 struct CalibSet {

@@ -124,8 +124,11 @@ CalibSet sample_calibration(const std::vector<int32_t>& stream, const SamplerOpt
                "use a larger calibration file or shorter calib.seq_len / calib.maca.lengths",
                stream.size(), opt.kind, need);
   std::mt19937_64 rng(opt.seed);
-  if (opt.kind == "fixed") return sample_fixed(stream, opt, rng);
-  return opt.mode == "prefix" ? sample_prefix(stream, opt, rng) : sample_crops(stream, opt, rng);
+  CalibSet set = opt.kind == "fixed"      ? sample_fixed(stream, opt, rng)
+                 : opt.mode == "prefix" ? sample_prefix(stream, opt, rng)
+                                        : sample_crops(stream, opt, rng);
+  for (size_t s = 0; s < set.sequences.size(); ++s) set.sequences[s].index = static_cast<int64_t>(s);
+  return set;
 }
 
 }  // namespace maca::calib

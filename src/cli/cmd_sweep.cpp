@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "sweep/collect.h"

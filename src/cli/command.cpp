@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "config/options.h"
+#include "settings/options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "dist/comm.h"

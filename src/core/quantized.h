@@ -29,10 +29,15 @@ struct QuantizedLinear {
   std::vector<int32_t> zeros;   // [n_groups, rows], 0..2^bits-1
   std::vector<int32_t> g_idx;   // [cols]
   std::vector<int32_t> perm;    // [cols] processing order (identity without act-order)
-  double loss = 0;              // the rounder's objective (GPTQ: sum e^2 / 2)
+  double loss = 0;              // the rounder's objective: ½·tr((T−Q)·H_λ·(T−Q)ᵀ) for the Hessian methods
+                                // (T the target: W, or GPTAQ's/SNRQ's shifted one), Σ (w−q)² for RTN
   double damp = 0;              // relative damping finally used (after retries)
   double alpha = 0;             // asymmetric interpolation used (GPTAQ/SNRQ), 0 for GPTQ
-  std::string method;           // rtn | gptq | gptaq | ...
+  std::string alpha_source;     // where alpha came from (SNRQ: fixed, sample, closed_form ...); empty otherwise
+  // SNRQ's closed-form α terms per row: [rows, 2] = ⟨Q−W, W·D⟩ and W·D·H_λ⁻¹·(W·D)ᵀ of
+  // the row (quant::closed_form_alpha sums them); empty for other methods.
+  std::vector<double> alpha_terms;
+  std::string method;           // rtn | gptq | gptaq | snrq | ksnrq
 
   int64_t n_groups() const { return static_cast<int64_t>(scales.size()) / (rows > 0 ? rows : 1); }
 

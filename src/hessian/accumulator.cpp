@@ -41,7 +41,7 @@ double Accumulator::sum_weight() const { return fixed_point::value(words_[w_offs
 std::span<int64_t> Accumulator::raw() { return words_; }
 
 void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::span<const float> row_weight,
-                      const Tensor* x_fp) {
+                      const Tensor* x_fp, std::span<const float> unit_alpha) {
   MACA_ASSERT(x.dtype() == DType::F32 && x.device().is_cpu() && x.ndim() == 2 && x.dim(1) == n_,
               "Accumulator::add: x must be host f32 [rows, {}], got {}", n_, x.str());
   const int64_t rows = x.dim(0);
@@ -57,6 +57,8 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
   if (unit_rows.empty()) unit_rows = whole;
   MACA_ASSERT(std::accumulate(unit_rows.begin(), unit_rows.end(), int64_t{0}) == rows,
               "Accumulator::add: units cover a different row count than x {}", x.str());
+  MACA_ASSERT(unit_alpha.empty() || unit_alpha.size() == unit_rows.size(),
+              "Accumulator::add: {} unit factors for {} units", unit_alpha.size(), unit_rows.size());
 
   const std::vector<float> ones(row_weight.empty() ? static_cast<size_t>(rows) : 0, 1.0f);
   const float* w = row_weight.empty() ? ones.data() : row_weight.data();
@@ -64,23 +66,25 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
   std::vector<float> xq32, dx32;
   std::vector<double> xq64, dx64;
   int64_t r0 = 0;
-  for (const int64_t len : unit_rows) {
+  for (size_t u = 0; u < unit_rows.size(); ++u) {
+    const int64_t len = unit_rows[u];
     const float* xs = x.data<float>() + r0 * n_;
     const float* fs = x_fp ? x_fp->data<float>() + r0 * n_ : nullptr;
+    const double alpha = unit_alpha.empty() ? 1.0 : unit_alpha[u];
     if (precision_ == Precision::F32)
-      add_unit(*ctx, xs, fs, w + r0, len, xq32, dx32);
+      add_unit(*ctx, xs, fs, w + r0, alpha, len, xq32, dx32);
     else
-      add_unit(*ctx, xs, fs, w + r0, len, xq64, dx64);
+      add_unit(*ctx, xs, fs, w + r0, alpha, len, xq64, dx64);
     r0 += len;
   }
 }
 
-// One unit: H += Σ_r (√w_r x_r)(√w_r x_r)ᵀ and D += Σ_r (√w_r Δ_r)(√w_r x_r)ᵀ
+// One unit: H += Σ_r (√w_r x_r)(√w_r x_r)ᵀ and D += Σ_r (α√w_r Δ_r)(√w_r x_r)ᵀ
 // (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x): fixed strips of output
 // tiles, one single-threaded BLAS call each in T, then added exactly.
 template <class T>
-void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, int64_t rows,
-                           std::vector<T>& xq, std::vector<T>& dx) {
+void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, double alpha,
+                           int64_t rows, std::vector<T>& xq, std::vector<T>& dx) {
   if (rows == 0) return;
   double unit_weight = 0;
   for (int64_t r = 0; r < rows; ++r) unit_weight += w[r];
@@ -93,10 +97,11 @@ void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const T sw = static_cast<T>(std::sqrt(static_cast<double>(w[r])));
+    const T swa = static_cast<T>(alpha * std::sqrt(static_cast<double>(w[r])));
     for (int64_t i = 0; i < n_; ++i) xq[r * n_ + i] = sw * static_cast<T>(x[r * n_ + i]);
     if (x_fp)
       for (int64_t i = 0; i < n_; ++i)
-        dx[r * n_ + i] = sw * (static_cast<T>(x_fp[r * n_ + i]) - static_cast<T>(x[r * n_ + i]));
+        dx[r * n_ + i] = swa * (static_cast<T>(x_fp[r * n_ + i]) - static_cast<T>(x[r * n_ + i]));
   }
 
   std::atomic<bool> out_of_range{false};

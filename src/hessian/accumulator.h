@@ -1,6 +1,7 @@
 // Per-linear-group second-order statistics (algorithms.md §2–4):
 //   H = Σ_r w_r x_r x_rᵀ / Σ_r w_r · 2        (x_r: rows of the layer input)
-//   D = Σ_r w_r (x_f,r − x_r) x_rᵀ / Σ_r w_r · 2   (asymmetric methods only)
+//   D = Σ_r w_r α_r (x_f,r − x_r) x_rᵀ / Σ_r w_r · 2   (asymmetric methods only;
+//       α_r the per-sequence α_s of SNRQ's sample mode, else 1)
 // with per-row sample weights w_r from the calibration set (MaCa position
 // weights ω(t) and per-sequence 1/L_s normalization; 1 for plain GPTQ).
 //
@@ -39,11 +40,12 @@ class Accumulator {
   // x: [rows, n] F32 host rows of the (quantized-stream) input, made of units
   // of `unit_rows` rows each (sum = rows; empty: all rows are one unit);
   // row_weight: [rows] (empty span: all 1); x_fp: [rows, n] rows of the
-  // full-precision stream (required iff with_d). Throws maca::Error when a
+  // full-precision stream (required iff with_d); unit_alpha: one factor per
+  // unit on its D contribution (empty span: all 1). Throws maca::Error when a
   // unit's statistics leave the fixed-point range (non-finite activations or
   // |Σ w x xᵀ| > 2^40 within one unit).
   void add(const Tensor& x, std::span<const int64_t> unit_rows, std::span<const float> row_weight,
-           const Tensor* x_fp = nullptr);
+           const Tensor* x_fp = nullptr, std::span<const float> unit_alpha = {});
   void add(const Tensor& x, std::span<const float> row_weight, const Tensor* x_fp = nullptr) {
     add(x, {}, row_weight, x_fp);
   }
@@ -60,8 +62,8 @@ class Accumulator {
 
  private:
   template <class T>
-  void add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, int64_t rows,
-                std::vector<T>& xq, std::vector<T>& dx);
+  void add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, double alpha,
+                int64_t rows, std::vector<T>& xq, std::vector<T>& dx);
   double value(const int64_t* tile, int64_t at) const;
 
   int64_t n_, tiles_;  // tiles_: tiles per dimension

@@ -22,9 +22,6 @@ constexpr std::array<LinearGroup, 4> kGroups = {LinearGroup::Qkv, LinearGroup::O
                                                 LinearGroup::Down};
 size_t gi(LinearGroup g) { return static_cast<size_t>(g); }
 
-bool needs_hessian(quant::Method m) { return m != quant::Method::Rtn; }
-bool needs_fp_stream(quant::Method m) { return m == quant::Method::Gptaq; }
-
 class BlockRun {
  public:
   BlockRun(const model::Model& model, int b, model::BlockWeights& w, const BlockOptions& opt,
@@ -32,7 +29,8 @@ class BlockRun {
       : model_(model),
         b_(b),
         w_(w),
-        fp_w_(needs_fp_stream(opt.quant.method) ? clone_linears(w) : model::BlockWeights{}),
+        needs_(opt.method->needs()),
+        fp_w_(needs_.cross ? clone_linears(w) : model::BlockWeights{}),
         opt_(opt),
         out_(out),
         layers_(block_layers(w, b)) {}
@@ -40,14 +38,14 @@ class BlockRun {
   // Creates the group's accumulator on first use.
   hessian::Accumulator& acc(LinearGroup g, int64_t n) {
     auto& a = accs_[gi(g)];
-    if (!a) a = std::make_unique<hessian::Accumulator>(n, opt_.precision, needs_fp_stream(opt_.quant.method));
+    if (!a) a = std::make_unique<hessian::Accumulator>(n, opt_.precision, needs_.cross);
     return *a;
   }
 
   void accumulate(LinearGroup g, const Tensor& x, const CalibBatch& batch, const Tensor* x_fp) {
     if (all_skipped(g)) return;  // no statistics for a group kept in full precision
     Timer t;
-    acc(g, x.dim(1)).add(x, batch.seq_lens, batch.row_weight, x_fp);  // one unit per sequence
+    acc(g, x.dim(1)).add(x, batch.seq_lens, batch.row_weight, x_fp, batch.seq_alpha);  // one unit per sequence
     stats_.hessian_s += t.seconds();
   }
 
@@ -65,7 +63,7 @@ class BlockRun {
       todo.push_back(&layer);
     }
     Tensor h, d;
-    if (needs_hessian(opt_.quant.method) && !todo.empty()) finalize_statistics(g, h, d);
+    if (needs_.hessian && !todo.empty()) finalize_statistics(g, h, d);
     // Phase 1: this rank's share; phase 2: exchange, so that in owner mode
     // the ranks round their layers at the same time.
     const std::vector<int> owner = owners(todo);
@@ -73,7 +71,7 @@ class BlockRun {
     std::vector<double> seconds(todo.size(), 0.0);
     for (size_t i = 0; i < todo.size(); ++i) {
       Timer t;
-      mine[i] = round_share(*todo[i], owner[i], h.defined() ? &h : nullptr, d.defined() ? &d : nullptr);
+      mine[i] = round_share(*todo[i], owner[i], {.h = h.defined() ? &h : nullptr, .d = d.defined() ? &d : nullptr});
       seconds[i] = t.seconds();
       stats_.round_s += seconds[i];
     }
@@ -83,7 +81,9 @@ class BlockRun {
       const std::vector<float> deq = ql.dequantize();
       std::memcpy(layer.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
       const LayerRecord rec{.name = layer.name, .rows = ql.rows, .cols = ql.cols, .loss = ql.loss,
-                            .damp = ql.damp, .alpha = ql.alpha, .seconds = seconds[i]};
+                            .damp = ql.damp, .alpha = ql.alpha, .alpha_source = ql.alpha_source,
+                            .alpha_star = quant::closed_form_alpha(ql), .seconds = seconds[i]};
+      ql.alpha_terms.clear();
       spdlog::debug("{}: {}x{} loss {:.4g} damp {:g} in {}", layer.name, rec.rows, rec.cols, rec.loss, rec.damp,
                     format_duration(rec.seconds));
       stats_.layers.push_back(rec);
@@ -93,7 +93,7 @@ class BlockRun {
 
   BlockStats run(std::vector<CalibBatch>& batches) {
     Timer total;
-    if (!needs_hessian(opt_.quant.method)) {
+    if (!needs_.hessian) {
       for (LinearGroup g : kGroups) round_group(g);
       forward_outputs(batches);
     } else if (batches.empty()) {
@@ -195,7 +195,7 @@ class BlockRun {
                "zero); check calib.n_samples and the MaCa weights", b_, model::linear_group_name(g));
     Timer t;
     h = a.finalize_h();
-    if (needs_fp_stream(opt_.quant.method)) d = a.finalize_d();
+    if (needs_.cross) d = a.finalize_d();
     stats_.hessian_s += t.seconds();
     accs_[gi(g)].reset();  // free the raw sums before rounding
   }
@@ -213,13 +213,19 @@ class BlockRun {
 
   // What this rank rounds of `layer`: its row slice, or the whole layer when
   // it owns it (owner >= 0), or nothing.
-  QuantizedLinear round_share(const BlockLayer& layer, int owner, const Tensor* h, const Tensor* d) const {
-    if (owner >= 0) return owner == rank() ? quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name)
-                                           : QuantizedLinear{};
+  QuantizedLinear round_share(const BlockLayer& layer, int owner, const quant::LayerStats& stats) const {
+    const auto prev = opt_.previous_alpha_star.find(layer.type);
+    const quant::LayerSite site{
+        .name = layer.name,
+        .type = layer.type,
+        .block = b_,
+        .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
+    const quant::Method& m = *opt_.method;
+    if (owner >= 0) return owner == rank() ? m.round(*layer.weight, stats, site) : QuantizedLinear{};
     const dist::RowRange r = dist::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};
-    if (r.size() == layer.weight->dim(0)) return quant::quantize_linear(*layer.weight, h, d, opt_.quant, layer.name);
-    return quant::quantize_linear(layer.weight->slice_rows(r.begin, r.end), h, d, opt_.quant, layer.name);
+    if (r.size() == layer.weight->dim(0)) return m.round(*layer.weight, stats, site);
+    return m.round(layer.weight->slice_rows(r.begin, r.end), stats, site);
   }
 
   // The whole layer on every rank.
@@ -237,6 +243,7 @@ class BlockRun {
   const model::Model& model_;
   int b_;
   model::BlockWeights& w_;
+  const quant::Needs needs_;
   const model::BlockWeights fp_w_;  // the block as loaded, for the full-precision stream (asymmetric methods)
   const BlockOptions& opt_;
   std::map<std::string, QuantizedLinear>& out_;
@@ -255,10 +262,11 @@ model::BlockWeights clone_linears(const model::BlockWeights& w) {
 
 std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block) {
   const std::string p = fmt::format("model.layers.{}.", block);
-  return {{p + "self_attn.q_proj", LinearGroup::Qkv, &w.q},   {p + "self_attn.k_proj", LinearGroup::Qkv, &w.k},
-          {p + "self_attn.v_proj", LinearGroup::Qkv, &w.v},   {p + "self_attn.o_proj", LinearGroup::O, &w.o},
-          {p + "mlp.gate_proj", LinearGroup::GateUp, &w.gate}, {p + "mlp.up_proj", LinearGroup::GateUp, &w.up},
-          {p + "mlp.down_proj", LinearGroup::Down, &w.down}};
+  const auto at = [&](const char* type, LinearGroup g, Tensor* t) { return BlockLayer{p + type, type, g, t}; };
+  return {at("self_attn.q_proj", LinearGroup::Qkv, &w.q),     at("self_attn.k_proj", LinearGroup::Qkv, &w.k),
+          at("self_attn.v_proj", LinearGroup::Qkv, &w.v),     at("self_attn.o_proj", LinearGroup::O, &w.o),
+          at("mlp.gate_proj", LinearGroup::GateUp, &w.gate), at("mlp.up_proj", LinearGroup::GateUp, &w.up),
+          at("mlp.down_proj", LinearGroup::Down, &w.down)};
 }
 
 bool matches_any(const std::string& name, const std::vector<std::string>& patterns) {

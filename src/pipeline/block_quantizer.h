@@ -2,9 +2,10 @@
 // advances them to the next block (design.md, data flow of `maca quantize`).
 //
 // For every linear group (q/k/v, o, gate/up, down) the group's input is
-// captured, its Hessian H (and for asymmetric methods D, from the
-// full-precision stream) accumulated with the calibration row weights, and
-// each layer of the group rounded. With true_sequential the groups are
+// captured, the statistics the method asks for (quant::Needs: H, and D from
+// the full-precision stream, with per-sequence α_s where it samples them)
+// accumulated with the calibration row weights, and each layer of the group
+// rounded by the method. With true_sequential the groups are
 // rounded in that order and each later group sees the already-quantized
 // earlier ones. When all calibration tokens fit in one batch this costs one
 // forward per stream (the capture rounds the group before the forward reads
@@ -22,6 +23,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +33,7 @@
 #include "hessian/accumulator.h"
 #include "model/model.h"
 #include "pipeline/calib_batches.h"
-#include "quant/quantize.h"
+#include "quant/method.h"
 
 namespace maca::pipeline {
 
@@ -38,17 +41,21 @@ namespace maca::pipeline {
 enum class Partition { Rows, Owner };
 
 struct BlockOptions {
-  quant::QuantOptions quant;
+  std::shared_ptr<const quant::Method> method;
   dist::Comm* comm = nullptr;  // nullptr: this process alone
   Partition partition = Partition::Rows;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;
   std::vector<std::string> skip;  // layer-name glob patterns kept in full precision
+  // α* of the previous block's layers by type ("self_attn.q_proj"), for
+  // methods with a one-block lag (LayerSite::previous_alpha_star).
+  std::map<std::string, double> previous_alpha_star;
 };
 
 // One quantizable linear of a block: HF module name and its weight slot.
 struct BlockLayer {
   std::string name;  // "model.layers.3.self_attn.q_proj"
+  std::string type;  // "self_attn.q_proj"
   model::LinearGroup group;
   Tensor* weight;
 };
@@ -66,6 +73,8 @@ struct LayerRecord {
   int64_t rows = 0, cols = 0;
   bool skipped = false;
   double loss = 0, damp = 0, alpha = 0;
+  std::string alpha_source;           // where alpha came from (SNRQ), empty otherwise
+  std::optional<double> alpha_star;   // the closed-form α* of the rounded layer (SNRQ), if computed
   double seconds = 0;  // rounding time
 };
 

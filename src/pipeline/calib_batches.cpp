@@ -5,7 +5,8 @@
 namespace maca::pipeline {
 
 std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,
-                                           int64_t batch_tokens, bool with_fp) {
+                                           int64_t batch_tokens, bool with_fp,
+                                           const std::function<double(int64_t)>& seq_alpha) {
   std::vector<CalibBatch> batches;
   std::vector<int32_t> tokens;
   auto close_batch = [&] {
@@ -26,6 +27,7 @@ std::vector<CalibBatch> make_calib_batches(const model::Model& model, const cali
     }
     CalibBatch& b = batches.back();
     b.seq_lens.push_back(len);
+    if (seq_alpha) b.seq_alpha.push_back(static_cast<float>(seq_alpha(set.sequences[s].index)));
     for (int64_t t = 0; t < len; ++t) b.row_weight.push_back(static_cast<float>(set.row_weight(s, t)));
     tokens.insert(tokens.end(), seq.begin(), seq.end());
   }

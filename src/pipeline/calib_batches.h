@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "calib/calib_set.h"
@@ -17,6 +18,7 @@ namespace maca::pipeline {
 
 struct CalibBatch {
   std::vector<int64_t> seq_lens;
+  std::vector<float> seq_alpha;   // [sequences] α_s folded into D (SNRQ's sample mode), empty otherwise
   std::vector<float> row_weight;  // [tokens]
   Tensor q;                       // [tokens, hidden]
   Tensor fp;                      // [tokens, hidden] or undefined (symmetric methods)
@@ -28,9 +30,11 @@ struct CalibBatch {
 calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks);
 
 // Embeds every sequence (the block-0 input). `with_fp` also keeps the
-// full-precision stream. Sequences are never split across batches.
+// full-precision stream; `seq_alpha`, when given, gives each sequence's α_s
+// from its index in the whole set. Sequences are never split across batches.
 std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,
-                                           int64_t batch_tokens, bool with_fp);
+                                           int64_t batch_tokens, bool with_fp,
+                                           const std::function<double(int64_t)>& seq_alpha = {});
 
 // Bytes of activations held (both streams).
 int64_t activation_bytes(const std::vector<CalibBatch>& batches);

@@ -4,7 +4,7 @@
 
 #include "checkpoint/fingerprint.h"
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "config/search.h"
 #include "core/error.h"
 #include "core/log.h"

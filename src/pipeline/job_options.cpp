@@ -12,25 +12,6 @@
 namespace maca::pipeline {
 namespace {
 
-quant::QuantOptions read_quant(const config::Config& cfg) {
-  quant::QuantOptions q;
-  q.method = quant::parse_method(cfg.get_string("quant.method"));
-  q.bits = static_cast<int>(cfg.get_int("quant.bits"));
-  q.group_size = cfg.get_int("quant.group_size");
-  q.partial_groups = cfg.get_bool("quant.partial_groups");
-  q.sym = cfg.get_bool("quant.sym");
-  q.act_order = cfg.get_bool("quant.act_order");
-  q.static_groups = cfg.get_bool("quant.static_groups");
-  q.damp = cfg.get_float("quant.damp");
-  q.damp_retries = static_cast<int>(cfg.get_int("quant.damp_retries"));
-  q.block_size = cfg.get_int("quant.block_size");
-  q.clip.enabled = cfg.get_bool("quant.clip");
-  q.alpha = cfg.get_float("quant.alpha");
-  q.scale_rounding = quant::parse_scale_rounding(cfg.get_string("quant.scale_rounding"));
-  q.group_params = quant::parse_group_params(cfg.get_string("quant.group_params"));
-  return q;
-}
-
 calib::SamplerOptions read_sampler(const config::Config& cfg) {
   calib::SamplerOptions s;
   s.kind = cfg.get_string("calib.sampler");
@@ -98,7 +79,7 @@ config::Config resolve_for_model(const config::Config& cfg, const model::ModelSp
 
 JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& spec) {
   JobOptions o;
-  o.block.quant = read_quant(cfg);
+  o.block.method = quant::create_method(cfg);
   o.block.true_sequential = cfg.get_bool("quant.true_sequential");
   o.block.precision = cfg.get_string("quant.hessian_precision") == "f64" ? hessian::Precision::F64
                                                                           : hessian::Precision::F32;
@@ -116,8 +97,8 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
 
   for (const auto& [suffix, shape] : linear_shapes(spec)) {
     const std::string layer = "model.layers.*." + suffix;
-    quant::validate(o.block.quant, shape.second, layer);
-    if (o.export_gptq) check_packable(layer, shape.first, shape.second, o.block.quant.bits);
+    o.block.method->validate(shape.second, layer);
+    if (o.export_gptq) check_packable(layer, shape.first, shape.second, o.block.method->grid().bits);
   }
 
   bool any_quantized = false;
@@ -128,7 +109,7 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
     MACA_THROW(ConfigError, "quant.skip: the patterns [{}] keep every layer in full precision; nothing to quantize",
                fmt::join(o.block.skip, ", "));
 
-  if (o.block.quant.method != quant::Method::Rtn) {
+  if (o.block.method->needs().hessian) {
     o.sampler = read_sampler(cfg);
     calib::validate(o.sampler);
     o.calib_format = cfg.get_string("calib.format");

@@ -63,8 +63,9 @@ std::vector<uint8_t> pack_layer(const QuantizedLinear& q) {
   w.put(q.rows), w.put(q.cols), w.put(q.bits), w.put(q.group_size);
   w.put<uint8_t>(q.sym), w.put<uint8_t>(q.act_order), w.put<uint8_t>(q.static_groups);
   w.put_vec(q.codes), w.put_vec(q.scales), w.put_vec(q.zeros), w.put_vec(q.g_idx), w.put_vec(q.perm);
-  w.put(q.loss), w.put(q.damp), w.put(q.alpha);
+  w.put(q.loss), w.put(q.damp), w.put(q.alpha), w.put_vec(q.alpha_terms);
   w.put_vec(std::vector<char>(q.method.begin(), q.method.end()));
+  w.put_vec(std::vector<char>(q.alpha_source.begin(), q.alpha_source.end()));
   return std::move(w.out);
 }
 
@@ -76,8 +77,11 @@ QuantizedLinear unpack_layer(std::span<const uint8_t> bytes) {
   q.codes = r.get_vec<uint8_t>(), q.scales = r.get_vec<float>(), q.zeros = r.get_vec<int32_t>();
   q.g_idx = r.get_vec<int32_t>(), q.perm = r.get_vec<int32_t>();
   q.loss = r.get<double>(), q.damp = r.get<double>(), q.alpha = r.get<double>();
+  q.alpha_terms = r.get_vec<double>();
   const std::vector<char> method = r.get_vec<char>();
   q.method.assign(method.begin(), method.end());
+  const std::vector<char> source = r.get_vec<char>();
+  q.alpha_source.assign(source.begin(), source.end());
   MACA_CHECK(r.done(), "layer exchange: {} trailing bytes", bytes.size());
   MACA_CHECK(static_cast<int64_t>(q.codes.size()) == q.rows * q.cols && q.scales.size() == q.zeros.size() &&
                  static_cast<int64_t>(q.g_idx.size()) == q.cols,
@@ -103,12 +107,14 @@ QuantizedLinear join_row_slices(const std::vector<QuantizedLinear>& slices) {
   out.loss = 0;
   const int64_t n_groups = first->n_groups();
   out.codes.clear();
+  out.alpha_terms.clear();
   out.scales.assign(static_cast<size_t>(n_groups * rows), 0.0f);
   out.zeros.assign(static_cast<size_t>(n_groups * rows), 0);
   int64_t r0 = 0;
   for (const auto& s : slices) {
     if (s.rows == 0) continue;
     out.codes.insert(out.codes.end(), s.codes.begin(), s.codes.end());
+    out.alpha_terms.insert(out.alpha_terms.end(), s.alpha_terms.begin(), s.alpha_terms.end());
     for (int64_t g = 0; g < n_groups; ++g)
       for (int64_t r = 0; r < s.rows; ++r) {
         out.scales[static_cast<size_t>(g * rows + r0 + r)] = s.scales[static_cast<size_t>(g * s.rows + r)];

@@ -84,8 +84,22 @@ std::string calibration_hash(const calib::CalibSet& set) {
 }
 
 json layer_json(const LayerRecord& r) {
-  return {{"name", r.name}, {"rows", r.rows},       {"cols", r.cols},  {"skipped", r.skipped},
-          {"loss", r.loss}, {"damp", r.damp},       {"alpha", r.alpha}, {"seconds", r.seconds}};
+  json j = {{"name", r.name}, {"rows", r.rows},       {"cols", r.cols},  {"skipped", r.skipped},
+            {"loss", r.loss}, {"damp", r.damp},       {"alpha", r.alpha}, {"seconds", r.seconds}};
+  if (!r.alpha_source.empty()) j["alpha_source"] = r.alpha_source;
+  if (r.alpha_star) j["alpha_star"] = *r.alpha_star;
+  return j;
+}
+
+// The α* each layer type got in this block (from the records, so that a
+// block read back from the checkpoint gives the same as a rounded one).
+std::map<std::string, double> alpha_star_by_type(const json& layer_records, int b) {
+  std::map<std::string, double> out;
+  const std::string prefix = fmt::format("model.layers.{}.", b);
+  for (const json& r : layer_records)
+    if (r.contains("alpha_star") && r["name"].get<std::string>().starts_with(prefix))
+      out[r["name"].get<std::string>().substr(prefix.size())] = r["alpha_star"].get<double>();
+  return out;
 }
 
 json ppl_json(const eval::PerplexityResult& r) {
@@ -193,9 +207,11 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   opt.block.comm = &comm;
   opt.run_dir = agreed_run_dir(comm, opt.run_dir);
   install_stop_handlers();
+  const quant::Method& method = *opt.block.method;
+  const quant::Needs needs = method.needs();
   spdlog::info("quantize {} ({} blocks) with {} {}-bit group {} {} into {}", model_path.string(),
-               model.spec().n_layers, quant::method_name(opt.block.quant.method), opt.block.quant.bits,
-               opt.block.quant.group_size, opt.block.quant.sym ? "sym" : "asym", opt.run_dir.string());
+               model.spec().n_layers, method.name(), method.grid().bits, method.grid().group_size,
+               method.grid().sym ? "sym" : "asym", opt.run_dir.string());
 
   // Calibration set (RTN needs none).
   Timer t;
@@ -228,8 +244,9 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   if (comm.size() > 1)
     spdlog::info("{} ranks; rank 0 forwards {} sequences, {} tokens", comm.size(), set.sequences.size(),
                  set.total_tokens());
-  std::vector<CalibBatch> batches = make_calib_batches(model, set, opt.batch_tokens,
-                                                       opt.block.quant.method == quant::Method::Gptaq);
+  std::function<double(int64_t)> seq_alpha;
+  if (needs.sample_alpha) seq_alpha = [&](int64_t index) { return method.sequence_alpha(index); };
+  std::vector<CalibBatch> batches = make_calib_batches(model, set, opt.batch_tokens, needs.cross, seq_alpha);
   stages["calibration_s"] = t.seconds();
   if (!batches.empty())
     spdlog::info("calibration activations: {} batch(es), {:.2f} GiB", batches.size(), gib(activation_bytes(batches)));
@@ -271,6 +288,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
       progress.advance();
     }
     for (const auto& r : block.stats["layers"]) layer_records.push_back(r);
+    opt.block.previous_alpha_star = alpha_star_by_type(block.stats["layers"], b);
     block_records.push_back(block.stats["block"]);
     if (b + 1 < model.spec().n_layers && b >= resumed && comm.allreduce_max(stop_requested() ? 1 : 0) != 0)
       MACA_THROW(Stopped, "stopped on request after block {} of {} was checkpointed; rerun the same command to "
@@ -318,10 +336,10 @@ std::filesystem::path run_quantize(const config::Config& requested) {
             files.push_back({{"path", f.string()}, {"bytes", std::filesystem::file_size(f)}});
           return files;
         }()}, {"calibration", calib_json}, {"host", host}, {"cpu", cpu_model_name()}, {"device", device.str()}}},
-      {"method", quant::method_name(opt.block.quant.method)},
-      {"bits", opt.block.quant.bits},
-      {"group_size", opt.block.quant.group_size},
-      {"sym", opt.block.quant.sym},
+      {"method", method.name()},
+      {"bits", method.grid().bits},
+      {"group_size", method.grid().group_size},
+      {"sym", method.grid().sym},
       {"stages", stages},
       {"distributed", distributed},
       {"blocks", block_records},

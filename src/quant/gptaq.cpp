@@ -1,31 +1,75 @@
+// GPTAQ (algorithms.md §4, the asymmetric baseline): GPTQ's loop (gptq.h)
+// rounding towards the shifted target W_α = W + α·W·D·H_λ⁻¹ with a fixed α
+// (quant.gptaq.alpha), the shift applied per row tile before rounding.
 #include <cmath>
 
 #include "backend/ops.h"
 #include "core/error.h"
+#include "quant/gptq.h"
+#include "quant/method.h"
 #include "quant/methods.h"
 
 namespace maca::quant {
 
-std::vector<double> gptaq_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer) {
+std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer) {
   const int64_t n = h.n;
   MACA_CHECK(D.dtype() == DType::F32 && D.device().is_cpu() && D.ndim() == 2 && D.dim(0) == n && D.dim(1) == n,
-             "layer {}: GPTAQ's D must be host f32 [{}, {}], got {}", layer, n, n, D.str());
+             "layer {}: the asymmetric statistics D must be host f32 [{}, {}], got {}", layer, n, n, D.str());
   const float* src = D.data<float>();
   std::vector<double> d(src, src + n * n);
-  for (double v : d) MACA_CHECK(std::isfinite(v), "layer {}: GPTAQ's D has a non-finite entry ({})", layer, v);
+  for (double v : d)
+    MACA_CHECK(std::isfinite(v), "layer {}: the asymmetric statistics D have a non-finite entry ({})", layer, v);
   for (int64_t i = 0; i < n; ++i)
     if (h.dead[i])
       for (int64_t j = 0; j < n; ++j) d[i * n + j] = d[j * n + i] = 0;
   return d;
 }
 
-void gptaq_shift(backend::Context& ctx, double* w, int64_t rows, int64_t n, const std::vector<double>& d,
-                 const DampedFactors& factors, double alpha) {
-  // M = W·D, then M·H_λ⁻¹ by the Cholesky solve.
-  std::vector<double> m(static_cast<size_t>(rows * n));
-  backend::gemm(ctx, false, false, rows, n, n, 1.0, w, n, d.data(), n, 0.0, m.data(), n);
-  backend::cholesky_solve(ctx, n, rows, factors.h_factor.data(), n, false, m.data(), n);
-  for (size_t i = 0; i < m.size(); ++i) w[i] += alpha * m[i];
+void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const std::vector<double>& d,
+                const double* factor, bool upper, double* out) {
+  backend::gemm(ctx, false, false, rows, n, n, 1.0, w, n, d.data(), n, 0.0, out, n);
+  backend::cholesky_solve(ctx, n, rows, factor, n, upper, out, n);
 }
+
+namespace {
+
+class Gptaq final : public Method {
+ public:
+  Gptaq(const QuantOptions& grid, const GptqOptions& gptq, double alpha) : Method(grid), gptq_(gptq), alpha_(alpha) {}
+  const char* name() const override { return "gptaq"; }
+  Needs needs() const override { return {.hessian = true, .cross = true}; }
+  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
+    MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptaq needs the layer's Hessian", site.name);
+    MACA_CHECK(stats.d && stats.d->defined(), "layer {}: gptaq needs the asymmetric statistics D", site.name);
+    GptqLayer l = gptq_prepare(W, *stats.h, grid_, gptq_, site.name, name(), true);
+    l.q.alpha = alpha_;
+    const std::vector<double> d = load_cross(*stats.d, l.h, site.name);
+    const int64_t n = l.q.cols;
+    gptq_round_tiles(l, grid_, gptq_, [&](backend::Context& ctx, double* w, int64_t, int64_t nr) {
+      std::vector<double> m(static_cast<size_t>(nr * n));
+      cross_term(ctx, w, nr, n, d, l.factors.h_factor.data(), false, m.data());
+      for (size_t i = 0; i < m.size(); ++i) w[i] += alpha_ * m[i];
+    });
+    return std::move(l.q);
+  }
+
+ private:
+  GptqOptions gptq_;
+  double alpha_;
+};
+
+}  // namespace
+
+extern const MethodInfo gptaq_method{
+    .name = "gptaq",
+    .help = "gptq towards the full-precision model's outputs with a fixed alpha (quant.gptaq.alpha; takes "
+            "quant.gptq.* too)",
+    .declare = [](config::Schema& s) {
+      s.add({"quant.gptaq.alpha", 0.25, "gptaq: weight of the full-precision stream in the target (0 = gptq, 1 = "
+             "fully asymmetric)", config::in_range(0, 1)});
+    },
+    .create = [](const QuantOptions& grid, const config::Config& cfg) -> std::unique_ptr<Method> {
+      return std::make_unique<Gptaq>(grid, read_gptq_options(cfg), cfg.get_float("quant.gptaq.alpha"));
+    }};
 
 }  // namespace maca::quant

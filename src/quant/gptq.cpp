@@ -5,7 +5,7 @@
 // Group parameters: g = −1 once from the whole W; static groups per original
 // group up front; dynamic groups when the loop reaches a group's first
 // (processing-order) column, from that group's CURRENT, already error-updated
-// columns (quant.group_params = current), or, as the GPTQ reference does,
+// columns (quant.gptq.group_params = current), or, as the GPTQ reference does,
 // from the columns as they were when the enclosing lazy block began
 // (block_start). With dynamic groups the block width is
 // rounded to a multiple of g, so a group never straddles blocks and the result
@@ -21,7 +21,10 @@
 #include <numeric>
 
 #include "backend/ops.h"
+#include "core/error.h"
 #include "quant/grid.h"
+#include "quant/gptq.h"
+#include "quant/method.h"
 #include "quant/methods.h"
 
 namespace maca::quant {
@@ -40,14 +43,14 @@ std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
 // q.rows]); grp is the group of each processing-order column. Returns the
 // rows' loss.
 double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int64_t nr,
-                  const std::vector<double>& hinv_u, const std::vector<int32_t>& grp, const QuantOptions& opt,
-                  QuantizedLinear& q) {
+                  const std::vector<double>& hinv_u, const std::vector<int32_t>& grp, const QuantOptions& grid_opt,
+                  const GptqOptions& opt, QuantizedLinear& q) {
   const int64_t rows = q.rows, cols = q.cols;
   const std::vector<int32_t>& perm = q.perm;
-  const bool whole_row = opt.group_size < 0;
-  const int64_t g = whole_row ? cols : opt.group_size;
+  const bool whole_row = grid_opt.group_size < 0;
+  const int64_t g = whole_row ? cols : grid_opt.group_size;
   const bool dynamic = !whole_row && !opt.static_groups;
-  const Grid grid{opt.bits, opt.sym, opt.clip, opt.scale_rounding};
+  const Grid grid{grid_opt.bits, grid_opt.sym, grid_opt.clip, grid_opt.scale_rounding};
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   float* scales = q.scales.data() + r0;
   int32_t* zeros = q.zeros.data() + r0;
@@ -112,41 +115,45 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
 
 }  // namespace
 
-QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const QuantOptions& opt,
-                     const std::string& layer) {
+GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
+                       const std::string& layer, const char* method, bool want_h_factor) {
   auto ctx = backend::Context::create(Device::cpu());
-  std::vector<double> w = load_weight(W, layer);
+  GptqLayer l{.w = load_weight(W, layer), .h = load_hessian(H, W.dim(1), layer)};
   const int64_t rows = W.dim(0), cols = W.dim(1);
-  const LoadedHessian h = load_hessian(H, cols, layer);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k)
-      if (h.dead[k]) w[r * cols + k] = 0;
+      if (l.h.dead[k]) l.w[r * cols + k] = 0;
 
-  QuantizedLinear q = new_result(rows, cols, opt, true);
+  QuantizedLinear& q = l.q;
+  q = new_result(rows, cols, grid, method);
+  q.act_order = opt.act_order;
+  q.static_groups = opt.static_groups;
   if (opt.act_order) {
-    q.perm = act_order_perm(h);
+    q.perm = act_order_perm(l.h);
   } else {
     q.perm.resize(static_cast<size_t>(cols));
     std::iota(q.perm.begin(), q.perm.end(), 0);
   }
-  const DampedFactors factors = damped_factors(*ctx, h, q.perm, opt, layer, D != nullptr);
-  q.damp = factors.damp;
-  const std::vector<double> cross = D ? gptaq_cross(*D, h, layer) : std::vector<double>();
-  if (D) q.alpha = opt.alpha;
-  q.method = method_name(D ? Method::Gptaq : Method::Gptq);
+  l.factors = damped_factors(*ctx, l.h, q.perm, grid, layer, {.hinv_u = true, .h_factor = want_h_factor});
+  q.damp = l.factors.damp;
 
-  const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
+  const int64_t g = grid.group_size < 0 ? cols : grid.group_size;
   q.scales.resize(static_cast<size_t>((cols + g - 1) / g * rows));
   q.zeros.resize(q.scales.size());
   q.codes.resize(static_cast<size_t>(rows * cols));
   // Group of each processing-order column; g_idx is the same in input order.
-  std::vector<int32_t> grp(static_cast<size_t>(cols));
-  const bool dynamic = opt.group_size >= 0 && !opt.static_groups;
+  l.grp.resize(static_cast<size_t>(cols));
+  const bool dynamic = grid.group_size >= 0 && !opt.static_groups;
   for (int64_t i = 0; i < cols; ++i)
-    grp[i] = static_cast<int32_t>(opt.group_size < 0 ? 0 : dynamic ? i / g : q.perm[i] / g);
+    l.grp[i] = static_cast<int32_t>(grid.group_size < 0 ? 0 : dynamic ? i / g : q.perm[i] / g);
   q.g_idx.resize(static_cast<size_t>(cols));
-  for (int64_t i = 0; i < cols; ++i) q.g_idx[q.perm[i]] = grp[i];
+  for (int64_t i = 0; i < cols; ++i) q.g_idx[q.perm[i]] = l.grp[i];
+  return l;
+}
 
+void gptq_round_tiles(GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt, const TileTransform& transform) {
+  auto ctx = backend::Context::create(Device::cpu());
+  const int64_t rows = l.q.rows, cols = l.q.cols;
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
   std::vector<std::exception_ptr> failed(static_cast<size_t>(tiles));
@@ -154,17 +161,67 @@ QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const Qu
   for (int64_t t = 0; t < tiles; ++t) {
     try {
       const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
-      std::vector<double> wt(w.begin() + r0 * cols, w.begin() + (r0 + nr) * cols);
-      if (D) gptaq_shift(*ctx, wt.data(), nr, cols, cross, factors, opt.alpha);
-      tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, factors.hinv_u, grp, opt, q);
+      std::vector<double> wt(l.w.begin() + r0 * cols, l.w.begin() + (r0 + nr) * cols);
+      if (transform) transform(*ctx, wt.data(), r0, nr);
+      tile_loss[static_cast<size_t>(t)] =
+          round_rows(*ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
     } catch (...) {
       failed[static_cast<size_t>(t)] = std::current_exception();
     }
   }
   for (const auto& e : failed)
     if (e) std::rethrow_exception(e);
-  q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
-  return q;
+  l.q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
 }
+
+void declare_gptq_options(config::Schema& s) {
+  s.add({"quant.gptq.act_order", false, "gptq/gptaq: round columns in order of decreasing Hessian diagonal "
+         "(desc_act)"});
+  s.add({"quant.gptq.static_groups", false, "gptq/gptaq with act_order: fix the groups in the original column "
+         "order first"});
+  s.add({"quant.gptq.block_size", std::int64_t{128}, "gptq/gptaq: lazy-batch width in columns",
+         config::in_range(1, 1 << 16)});
+  s.add({"quant.gptq.group_params", std::string("current"),
+         "gptq/gptaq dynamic groups: scale/zero from the group's columns with all error updates so far (current), "
+         "or as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "
+         "quant.gptq.block_size changes results)",
+         config::one_of({"current", "block_start"})});
+}
+
+GptqOptions read_gptq_options(const config::Config& cfg) {
+  return {.act_order = cfg.get_bool("quant.gptq.act_order"),
+          .static_groups = cfg.get_bool("quant.gptq.static_groups"),
+          .block_size = cfg.get_int("quant.gptq.block_size"),
+          .group_params = cfg.get_string("quant.gptq.group_params") == "block_start" ? GroupParams::BlockStart
+                                                                                      : GroupParams::Current};
+}
+
+namespace {
+
+class Gptq final : public Method {
+ public:
+  Gptq(const QuantOptions& grid, const GptqOptions& opt) : Method(grid), opt_(opt) {}
+  const char* name() const override { return "gptq"; }
+  Needs needs() const override { return {.hessian = true}; }
+  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
+    MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptq needs the layer's Hessian", site.name);
+    GptqLayer l = gptq_prepare(W, *stats.h, grid_, opt_, site.name, name(), false);
+    gptq_round_tiles(l, grid_, opt_, {});
+    return std::move(l.q);
+  }
+
+ private:
+  GptqOptions opt_;
+};
+
+}  // namespace
+
+extern const MethodInfo gptq_method{
+    .name = "gptq",
+    .help = "error feedback through the Hessian (quant.gptq.*)",
+    .declare = declare_gptq_options,
+    .create = [](const QuantOptions& grid, const config::Config& cfg) -> std::unique_ptr<Method> {
+      return std::make_unique<Gptq>(grid, read_gptq_options(cfg));
+    }};
 
 }  // namespace maca::quant

@@ -29,15 +29,24 @@ namespace {
 
 // Fills `out` for one λ; false when a Cholesky factorization fails.
 bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm, double add,
-                 bool want_h_factor, DampedFactors& out) {
+                 FactorRequest want, DampedFactors& out) {
   const int64_t n = h.n;
-  if (want_h_factor) {
+  if (want.h_factor) {
     out.h_factor.resize(static_cast<size_t>(n * n));
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < n; ++j) out.h_factor[i * n + j] = h.at(i, j);
     for (int64_t i = 0; i < n; ++i) out.h_factor[i * n + i] += add;
     if (!backend::cholesky(ctx, n, out.h_factor.data(), n, false)) return false;
   }
+  if (want.hp_lower) {
+    out.hp_lower.resize(static_cast<size_t>(n * n));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) out.hp_lower[i * n + j] = h.at(perm[i], perm[j]);
+    for (int64_t i = 0; i < n; ++i) out.hp_lower[i * n + i] += add;
+    if (want.hp) out.hp = out.hp_lower;
+    if (!backend::cholesky(ctx, n, out.hp_lower.data(), n, false)) return false;
+  }
+  if (!want.hinv_u) return true;
   // The upper factor U of A⁻¹ (A = Pᵀ·H_λ·P, A⁻¹ = UᵀU) in one factorization:
   // with J the order reversal and J·A·J = L·Lᵀ, A⁻¹ = (J·L⁻¹·J)ᵀ(J·L⁻¹·J) and
   // J·L⁻¹·J is upper triangular with a positive diagonal, so it is U (the
@@ -59,7 +68,7 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
 }  // namespace
 
 DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
-                             const QuantOptions& opt, const std::string& layer, bool want_h_factor) {
+                             const QuantOptions& opt, const std::string& layer, FactorRequest want) {
   const int64_t n = h.n;
   double mean = 0;
   for (int64_t i = 0; i < n; ++i) mean += h.at(i, i);
@@ -71,7 +80,7 @@ DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, cons
   DampedFactors out;
   double lambda = opt.damp;
   for (int attempt = 0;; ++attempt) {
-    if (try_factors(ctx, h, perm, lambda * mean, want_h_factor, out)) {
+    if (try_factors(ctx, h, perm, lambda * mean, want, out)) {
       out.damp = lambda;
       return out;
     }

@@ -1,4 +1,4 @@
-// Hessian preparation shared by GPTQ and GPTAQ (algorithms.md §2 steps 2–3):
+// Hessian preparation shared by the Hessian methods (algorithms.md §2 steps 2–3):
 // dead inputs, relative damping with retries, and the factors the rounders
 // need. Everything is double precision.
 #pragma once
@@ -30,10 +30,20 @@ struct LoadedHessian {
 // throws maca::Error naming the layer for a wrong shape or a non-finite entry.
 LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer);
 
+// Which factors to compute (each [n, n] double).
+struct FactorRequest {
+  bool hinv_u = false;    // GPTQ's loop
+  bool h_factor = false;  // GPTAQ's target shift
+  bool hp_lower = false;  // SNRQ's decoder and target shift
+  bool hp = false;        // SNRQ's coordinate-descent passes
+};
+
 struct DampedFactors {
   double damp = 0;               // the relative damping λ finally used
   std::vector<double> hinv_u;    // upper Cholesky factor of (Pᵀ·H_λ·P)⁻¹ in processing order
-  std::vector<double> h_factor;  // lower Cholesky factor of H_λ, original order (if asked for)
+  std::vector<double> h_factor;  // lower Cholesky factor of H_λ, original order
+  std::vector<double> hp_lower;  // lower Cholesky factor of Pᵀ·H_λ·P (processing order)
+  std::vector<double> hp;        // Pᵀ·H_λ·P itself
 };
 
 // H_λ = H + λ·mean(diag H)·I, P the column permutation `perm` (processing
@@ -42,6 +52,6 @@ struct DampedFactors {
 // redone from the undamped H; after opt.damp_retries increases it throws
 // maca::Error naming the layer.
 DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
-                             const QuantOptions& opt, const std::string& layer, bool want_h_factor);
+                             const QuantOptions& opt, const std::string& layer, FactorRequest want);
 
 }  // namespace maca::quant

@@ -1,10 +1,11 @@
-// The rounders behind quantize_linear (quantize.cpp dispatches). Internal to
-// the quant area; options are already validated.
+// Helpers the rounding methods share. Internal to the quant area; options are
+// already validated.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "backend/context.h"
 #include "core/quantized.h"
 #include "quant/hessian_prep.h"
 #include "quant/quantize.h"
@@ -14,24 +15,17 @@ namespace maca::quant {
 // W (host F32 [rows, cols], finite) as double; throws maca::Error naming the layer.
 std::vector<double> load_weight(const Tensor& W, const std::string& layer);
 
-// A result with the layer's shape and the grid settings of `opt` filled in
-// (act_order/static_groups too when `with_order`), ready for codes and scales.
-QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, bool with_order);
+// A result with the layer's shape, the grid settings of `opt` and the method's name.
+QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, const char* method);
 
-// Round to nearest on the grid, params per group of the original W.
-QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string& layer);
+// The asymmetric statistics D as double [n, n] with dead rows/columns zeroed;
+// throws naming the layer for a wrong shape or a non-finite entry.
+std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer);
 
-// GPTQ (D == nullptr) or GPTAQ (D given: GPTQ on the shifted target).
-QuantizedLinear gptq(const Tensor& W, const Tensor& H, const Tensor* D, const QuantOptions& opt,
-                     const std::string& layer);
-
-// GPTAQ's target W_α = W + α·W·D·H_λ⁻¹ (algorithms.md §4) in two steps:
-// gptaq_cross gives D as double [n, n] with dead rows/columns zeroed (throws
-// naming the layer on a bad D); gptaq_shift applies the shift in place to
-// rows [rows, n] of w (dead columns already zeroed) with factors.h_factor,
-// the Cholesky factor of H_λ. Rows are independent.
-std::vector<double> gptaq_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer);
-void gptaq_shift(backend::Context& ctx, double* w, int64_t rows, int64_t n, const std::vector<double>& d,
-                 const DampedFactors& factors, double alpha);
+// out [rows, n] = w·D·A⁻¹ for rows of w [rows, n] (the target shift of
+// algorithms.md §4 without α), where `factor` is A's Cholesky factor
+// (cholesky(…, upper)). Rows are independent.
+void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const std::vector<double>& d,
+                const double* factor, bool upper, double* out);
 
 }  // namespace maca::quant

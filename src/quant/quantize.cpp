@@ -7,13 +7,6 @@
 
 namespace maca::quant {
 
-Method parse_method(const std::string& s) {
-  if (s == "rtn") return Method::Rtn;
-  if (s == "gptq") return Method::Gptq;
-  if (s == "gptaq") return Method::Gptaq;
-  MACA_THROW(ConfigError, "quant.method: unknown method '{}'; choose rtn, gptq or gptaq", s);
-}
-
 ScaleRounding parse_scale_rounding(const std::string& s) {
   if (s == "nearest") return ScaleRounding::Nearest;
   if (s == "up") return ScaleRounding::Up;
@@ -23,33 +16,14 @@ ScaleRounding parse_scale_rounding(const std::string& s) {
   MACA_THROW(ConfigError, "quant.scale_rounding: unknown rule '{}'; choose nearest, up, down, best or f32", s);
 }
 
-GroupParams parse_group_params(const std::string& s) {
-  if (s == "current") return GroupParams::Current;
-  if (s == "block_start") return GroupParams::BlockStart;
-  MACA_THROW(ConfigError, "quant.group_params: unknown choice '{}'; choose current or block_start", s);
-}
-
-const char* method_name(Method m) {
-  switch (m) {
-    case Method::Rtn:
-      return "rtn";
-    case Method::Gptq:
-      return "gptq";
-    case Method::Gptaq:
-      return "gptaq";
-  }
-  return "?";
-}
-
-QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, bool with_order) {
+QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, const char* method) {
   QuantizedLinear q;
   q.rows = rows;
   q.cols = cols;
   q.bits = opt.bits;
   q.group_size = opt.group_size;
   q.sym = opt.sym;
-  q.act_order = with_order && opt.act_order;
-  q.static_groups = with_order && opt.static_groups;
+  q.method = method;
   return q;
 }
 
@@ -73,14 +47,12 @@ void validate(const QuantOptions& opt, int64_t cols, const std::string& layer) {
   if (!(opt.damp > 0 && opt.damp < 1))
     MACA_THROW(ConfigError, "quant.damp = {} must lie in (0, 1) (relative to mean(diag H))", opt.damp);
   if (opt.damp_retries < 0) MACA_THROW(ConfigError, "quant.damp_retries = {} must be >= 0", opt.damp_retries);
-  if (opt.block_size <= 0) MACA_THROW(ConfigError, "quant.block_size = {} must be positive", opt.block_size);
   if (opt.clip.enabled &&
       !(opt.clip.grid > 0 && opt.clip.max_shrink > 0 && opt.clip.max_shrink <= 1 && opt.clip.norm > 0))
     MACA_THROW(ConfigError,
                "quant.clip: grid = {}, max_shrink = {}, norm = {}; need grid > 0, max_shrink in (0, 1] "
                "and norm > 0",
                opt.clip.grid, opt.clip.max_shrink, opt.clip.norm);
-  if (!(opt.alpha >= 0 && opt.alpha <= 1)) MACA_THROW(ConfigError, "quant.alpha = {} must lie in [0, 1]", opt.alpha);
 }
 
 std::vector<double> load_weight(const Tensor& W, const std::string& layer) {
@@ -90,17 +62,6 @@ std::vector<double> load_weight(const Tensor& W, const std::string& layer) {
   std::vector<double> w(src, src + W.numel());
   for (double v : w) MACA_CHECK(std::isfinite(v), "layer {}: the weight has a non-finite entry ({})", layer, v);
   return w;
-}
-
-QuantizedLinear quantize_linear(const Tensor& W, const Tensor* H, const Tensor* D, const QuantOptions& opt,
-                                const std::string& layer) {
-  MACA_CHECK(W.ndim() == 2, "layer {}: the weight to quantize must be 2-D, got {}", layer, W.str());
-  validate(opt, W.dim(1), layer);
-  if (opt.method == Method::Rtn) return rtn(W, opt, layer);
-  MACA_CHECK(H && H->defined(), "layer {}: {} needs the layer's Hessian", layer, method_name(opt.method));
-  if (opt.method == Method::Gptq) return gptq(W, *H, nullptr, opt, layer);
-  MACA_CHECK(D && D->defined(), "layer {}: gptaq needs the asymmetric statistics D (accumulate with_d)", layer);
-  return gptq(W, *H, D, opt, layer);
 }
 
 }  // namespace maca::quant

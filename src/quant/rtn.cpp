@@ -1,9 +1,13 @@
+// Round to nearest (algorithms.md §1): params per group of the original W, no
+// calibration data.
 #include <algorithm>
 
 #include "quant/grid.h"
+#include "quant/method.h"
 #include "quant/methods.h"
 
 namespace maca::quant {
+namespace {
 
 QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string& layer) {
   const std::vector<double> w = load_weight(W, layer);
@@ -11,8 +15,7 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
   const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   const Grid grid{opt.bits, opt.sym, opt.clip, opt.scale_rounding};
-  QuantizedLinear q = new_result(rows, cols, opt, false);
-  q.method = method_name(Method::Rtn);
+  QuantizedLinear q = new_result(rows, cols, opt, "rtn");
   q.scales.resize(static_cast<size_t>(n_groups * rows));
   q.zeros.resize(q.scales.size());
   q.codes.resize(w.size());
@@ -38,5 +41,25 @@ QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string&
     }
   return q;
 }
+
+class Rtn final : public Method {
+ public:
+  explicit Rtn(const QuantOptions& grid) : Method(grid) {}
+  const char* name() const override { return "rtn"; }
+  Needs needs() const override { return {}; }
+  QuantizedLinear round(const Tensor& W, const LayerStats&, const LayerSite& site) const override {
+    return rtn(W, grid_, site.name);
+  }
+};
+
+}  // namespace
+
+extern const MethodInfo rtn_method{
+    .name = "rtn",
+    .help = "round to nearest (no calibration data)",
+    .declare = nullptr,
+    .create = [](const QuantOptions& grid, const config::Config&) -> std::unique_ptr<Method> {
+      return std::make_unique<Rtn>(grid);
+    }};
 
 }  // namespace maca::quant

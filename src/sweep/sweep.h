@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 
 namespace maca::sweep {
 

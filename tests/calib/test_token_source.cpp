@@ -7,7 +7,7 @@
 
 #include "calib/sampler.h"
 #include "calib/token_source.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "config/search.h"
 #include "core/error.h"
 

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "checkpoint/fingerprint.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "io/io_test_util.h"
 
 namespace maca::checkpoint {

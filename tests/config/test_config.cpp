@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "core/error.h"
 
 namespace maca::config {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <optional>
 
-#include "config/options.h"
+#include "settings/options.h"
 #include "config/search.h"
 #include "core/error.h"
 

@@ -28,9 +28,13 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
   };
   const std::vector<Job> jobs = {
       {{"quant.method=gptq"}, {{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}, {3, 1}, {3, 2}, {3, 3}}},
-      {{"quant.method=gptaq", "quant.act_order=true", "quant.sym=false", "calib.batch_tokens=512",
+      {{"quant.method=gptaq", "quant.gptq.act_order=true", "quant.sym=false", "calib.batch_tokens=512",
         "run.partition=owner"},
-       {{1, 1}, {2, 3}, {3, 2}}}};
+       {{1, 1}, {2, 3}, {3, 2}}},
+      // SNRQ's per-sequence α_s follow the sequences to whichever rank forwards them.
+      {{"quant.method=snrq", "quant.snrq.alpha_mode=sample", "quant.sym=false"}, {{1, 1}, {2, 1}, {3, 2}}},
+      {{"quant.method=ksnrq", "quant.ksnrq.beam=3", "quant.snrq.alpha_mode=closed_form", "run.partition=owner"},
+       {{1, 2}, {2, 1}, {3, 1}}}};
   for (size_t j = 0; j < jobs.size(); ++j) {
     std::string ref;
     for (const auto& [ranks, threads] : jobs[j].ranks_threads) {

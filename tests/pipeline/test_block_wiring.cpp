@@ -17,7 +17,8 @@
 #include "backend/context.h"
 #include "calib/sampler.h"
 #include "config/config.h"
-#include "config/options.h"
+#include "common/quantize_with.h"
+#include "settings/options.h"
 #include "hessian/accumulator.h"
 #include "io/model_source.h"
 #include "model/model.h"
@@ -84,11 +85,9 @@ TEST(BlockWiring, Block0QProjEqualsGptqOnIndependentlyCapturedRows) {
   const model::CaptureFn add = [&](int, model::LinearGroup, const Tensor& x) { acc.add(x, {}); };
   m.forward_block(m.load_block(0), 0, h, lens, &add, model::LinearGroup::Qkv);
   const Tensor H = acc.finalize_h();
-  quant::QuantOptions q;
-  q.bits = 3;
-  q.group_size = 32;
   const std::string name = "model.layers.0.self_attn.q_proj";
-  const QuantizedLinear expected = quant::quantize_linear(src->load(name + ".weight"), &H, nullptr, q, name);
+  const QuantizedLinear expected = test::quantize_with(src->load(name + ".weight"), &H, nullptr,
+                                                       {{"quant.bits", "3"}, {"quant.group_size", "32"}}, name);
   const Tensor got = io::open_model(dir / "run" / "fake_quant")->load(name + ".weight");
   EXPECT_EQ(std::vector<float>(got.data<float>(), got.data<float>() + got.numel()), expected.dequantize());
   fs::remove_all(dir);
@@ -120,12 +119,10 @@ TEST(BlockWiring, GptqBeatsRtnOnItsObjectiveForEveryGroup) {
       {model::LinearGroup::GateUp, &w.up}, {model::LinearGroup::Down, &w.down}};
   for (const int bits : {3, 4}) {
     for (const auto& [g, weight] : layers) {
-      quant::QuantOptions q;
-      q.bits = bits;
-      q.group_size = 32;
-      const QuantizedLinear gptq = quant::quantize_linear(*weight, &H[g], nullptr, q, "l");
-      q.method = quant::Method::Rtn;
-      const QuantizedLinear rtn = quant::quantize_linear(*weight, nullptr, nullptr, q, "l");
+      test::Settings q{{"quant.bits", std::to_string(bits)}, {"quant.group_size", "32"}};
+      const QuantizedLinear gptq = test::quantize_with(*weight, &H[g], nullptr, q, "l");
+      q["quant.method"] = "rtn";
+      const QuantizedLinear rtn = test::quantize_with(*weight, nullptr, nullptr, q, "l");
       const double eg = objective(*weight, gptq.dequantize(), H[g]), er = objective(*weight, rtn.dequantize(), H[g]);
       EXPECT_LT(eg, er) << model::linear_group_name(g) << " " << bits << " bits";
     }

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "core/error.h"
 #include "pipeline/job_options.h"
 
@@ -30,7 +30,7 @@ TEST(ResolveForModel, DefaultGroupSizeFallsBackToADivisor) {
   EXPECT_EQ(out.get_int("quant.group_size"), 64);
   EXPECT_NE(out.source("quant.group_size").find("SmolLM2.gguf"), std::string::npos) << out.source("quant.group_size");
   EXPECT_NE(out.to_yaml().find("group_size: 64"), std::string::npos);
-  EXPECT_EQ(read_job_options(out, kSmolLM2).block.quant.group_size, 64);
+  EXPECT_EQ(read_job_options(out, kSmolLM2).block.method->grid().group_size, 64);
 }
 
 TEST(ResolveForModel, ThirtyTwoWhenSixtyFourDoesNotDivide) {

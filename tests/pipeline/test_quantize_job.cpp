@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 #include "core/error.h"
 #include "io/model_source.h"
 #include "pipeline/quantize_job.h"
@@ -87,7 +87,7 @@ TEST_F(QuantizeJob, WritesConsistentOutputs) {
 }
 
 TEST_F(QuantizeJob, BatchedScheduleEqualsOneBatch) {
-  for (const char* method : {"gptq", "gptaq"}) {
+  for (const char* method : {"gptq", "gptaq", "snrq"}) {
     const std::string m = method;
     run_quantize(cfg(m + "_one", {"quant.method=" + m}));
     run_quantize(cfg(m + "_batched", {"quant.method=" + m, "calib.batch_tokens=128"}));
@@ -97,15 +97,46 @@ TEST_F(QuantizeJob, BatchedScheduleEqualsOneBatch) {
   }
 }
 
+// SNRQ's closed-form α: block 0 rounds with α = 0, block 1 with the reference
+// value; every layer records its α and source, and the layers whose two
+// streams differ record α*. The GPTQ export carries the permuted order as
+// desc_act with g_idx and dequantizes to the fake-quant weights.
+TEST_F(QuantizeJob, SnrqRecordsAlphaAndExportsItsOrder) {
+  const fs::path run = run_quantize(cfg("snrq", {"quant.method=snrq", "quant.snrq.alpha_mode=closed_form"}));
+  const auto report = nlohmann::json::parse(std::ifstream(run / "report.json"));
+  EXPECT_EQ(report.at("method"), "snrq");
+  int with_star = 0;
+  for (const auto& l : report.at("layers")) {
+    const bool block0 = l.at("name").get<std::string>().starts_with("model.layers.0.");
+    EXPECT_EQ(l.at("alpha").get<double>(), block0 ? 0.0 : 0.25) << l.dump();
+    EXPECT_EQ(l.at("alpha_source"), block0 ? "closed_form: block 0" : "closed_form: reference value") << l.dump();
+    if (l.contains("alpha_star")) {
+      ++with_star;
+      EXPECT_GE(l.at("alpha_star").get<double>(), 0.0);
+      EXPECT_LE(l.at("alpha_star").get<double>(), 1.0);
+    }
+  }
+  EXPECT_GE(with_star, 11);  // all but block 0's q/k/v (same input in both streams there: D = 0)
+  const auto qcfg = nlohmann::json::parse(std::ifstream(run / "gptq" / "quantize_config.json"));
+  EXPECT_EQ(qcfg.at("desc_act"), true);
+  const auto fq = fake_quant("snrq", kDown);
+  const auto gptq = io::open_model(run / "gptq")->load(kDown);
+  EXPECT_EQ(std::vector<float>(gptq.data<float>(), gptq.data<float>() + gptq.numel()), fq);
+}
+
 TEST_F(QuantizeJob, EveryMethodAndSampler) {
   int i = 0;
   for (const auto& extra : std::vector<std::vector<std::string>>{
            {"quant.method=rtn"},
            {"quant.method=gptaq", "quant.sym=false"},
            {"quant.true_sequential=false"},
-           {"quant.act_order=true", "quant.bits=3", "quant.sym=false"},
+           {"quant.gptq.act_order=true", "quant.bits=3", "quant.sym=false"},
            {"calib.sampler=maca", "calib.maca.lengths=16,32,64", "calib.maca.mode=prefix"},
            {"calib.sampler=maca", "calib.maca.lengths=16,32,64", "calib.maca.mode=crops"},
+           {"quant.method=snrq", "calib.sampler=maca", "calib.maca.lengths=16,32,64", "calib.maca.mode=prefix"},
+           {"quant.method=snrq", "quant.snrq.alpha_mode=sample", "calib.sampler=maca",
+            "calib.maca.lengths=16,32,64", "calib.maca.mode=crops"},
+           {"quant.method=ksnrq", "quant.snrq.alpha_mode=closed_form", "quant.ksnrq.beam=2"},
            {"quant.skip=*.down_proj"}}) {
     const std::string name = fmt::format("run{}", i++);
     SCOPED_TRACE(extra.front());

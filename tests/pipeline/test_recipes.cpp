@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "config/config.h"
-#include "config/options.h"
+#include "settings/options.h"
 
 namespace maca::pipeline {
 namespace {

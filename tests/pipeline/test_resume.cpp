@@ -40,7 +40,7 @@ class Resume : public ::testing::Test {
   std::vector<std::string> job(const std::string& run, std::vector<std::string> extra = {}) const {
     std::vector<std::string> a = test_support::tiny_quantize_args(dir_ / "calib.tokens", dir_ / run, 64, 256);
     a.insert(a.begin(), MACA_BINARY);
-    for (const char* s : {"quant.method=gptaq", "quant.act_order=true", "quant.sym=false"}) {
+    for (const char* s : {"quant.method=gptaq", "quant.gptq.act_order=true", "quant.sym=false"}) {
       a.push_back("--set");
       a.push_back(s);
     }
@@ -102,6 +102,23 @@ TEST_F(Resume, KilledInsideACheckpointWriteResumes) {
     EXPECT_TRUE(contains(log, "removed 1 unfinished checkpoint write")) << log;
     EXPECT_EQ(contains(log, "resuming from"), block == 1) << log;
     expect_same_outputs("ref", name);
+  }
+}
+
+// SNRQ with sampled α (per-sequence factors on D) and K-SNRQ with the
+// closed-form α (each block's α* read back from the checkpoint's records).
+TEST_F(Resume, SnrqResumesToIdenticalOutputs) {
+  for (const std::vector<std::string>& method :
+       {std::vector<std::string>{"--set", "quant.method=snrq", "--set", "quant.snrq.alpha_mode=sample"},
+        std::vector<std::string>{"--set", "quant.method=ksnrq", "--set", "quant.snrq.alpha_mode=closed_form"}}) {
+    const std::string tag = method[1].substr(std::string("quant.method=").size());
+    ASSERT_EQ(run(job("ref-" + tag, method)).code, 0);
+    const std::string name = "killed-" + tag;
+    EXPECT_TRUE(run(job(name, method), {"MACA_FAULT_CHECKPOINT=kill:1"}).signaled);
+    std::string log;
+    ASSERT_EQ(run(job(name, method), {}, &log).code, 0) << log;
+    EXPECT_TRUE(contains(log, "resuming from")) << log;
+    expect_same_outputs("ref-" + tag, name);
   }
 }
 

@@ -1,4 +1,4 @@
-// quantize_linear against the numpy reference of tests/scripts/make_gptq_fixtures.py
+// rtn/gptq/gptaq against the numpy reference of tests/scripts/make_gptq_fixtures.py
 // (an independent, unblocked float64 transcription of the algorithms).
 // Both sides compute in float64 from the same float32 inputs, so the only
 // differences are summation orders (BLAS, Cholesky, inverse) at ~1e-13
@@ -9,9 +9,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/quantize_with.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
@@ -41,20 +43,19 @@ const Inputs& inputs() {
   return in;
 }
 
-QuantOptions options_of(const nlohmann::json& c) {
-  QuantOptions o;
-  o.method = parse_method(c["method"]);
-  o.bits = c["bits"];
-  o.group_size = c["group_size"];
-  o.sym = c["sym"];
-  o.act_order = c["act_order"];
-  o.static_groups = c["static_groups"];
-  o.clip.enabled = c["clip"];
-  o.block_size = c["block_size"];
-  o.alpha = c["alpha"];
-  o.scale_rounding = parse_scale_rounding(c["scale_rounding"]);
-  o.group_params = parse_group_params(c["group_params"]);
-  return o;
+test::Settings settings_of(const nlohmann::json& c) {
+  const auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+  return {{"quant.method", c["method"]},
+          {"quant.bits", std::to_string(c["bits"].get<int>())},
+          {"quant.group_size", std::to_string(c["group_size"].get<int>())},
+          {"quant.sym", b(c["sym"])},
+          {"quant.gptq.act_order", b(c["act_order"])},
+          {"quant.gptq.static_groups", b(c["static_groups"])},
+          {"quant.clip", b(c["clip"])},
+          {"quant.gptq.block_size", std::to_string(c["block_size"].get<int>())},
+          {"quant.gptaq.alpha", fmt::format("{}", c["alpha"].get<double>())},
+          {"quant.scale_rounding", c["scale_rounding"]},
+          {"quant.gptq.group_params", c["group_params"]}};
 }
 
 class Fixture : public ::testing::TestWithParam<size_t> {};
@@ -63,8 +64,8 @@ TEST_P(Fixture, MatchesNumpyReference) {
   const Inputs& in = inputs();
   const nlohmann::json& c = in.meta["cases"][GetParam()];
   SCOPED_TRACE(c["name"].get<std::string>());
-  const QuantOptions opt = options_of(c);
-  const QuantizedLinear q = quantize_linear(in.W, &in.H, &in.D, opt, "fixture");
+  const std::string method = c["method"];
+  const QuantizedLinear q = test::quantize_with(in.W, &in.H, &in.D, settings_of(c), "fixture");
 
   EXPECT_EQ(q.method, c["method"].get<std::string>());
   const auto codes = c["codes"].get<std::vector<int>>();
@@ -79,10 +80,10 @@ TEST_P(Fixture, MatchesNumpyReference) {
   const double loss = c["loss"];
   EXPECT_NEAR(q.loss, loss, 1e-9 * loss);
   EXPECT_DOUBLE_EQ(q.damp, c["damp"].get<double>());
-  EXPECT_DOUBLE_EQ(q.alpha, opt.method == Method::Gptaq ? opt.alpha : 0.0);
+  EXPECT_DOUBLE_EQ(q.alpha, method == "gptaq" ? c["alpha"].get<double>() : 0.0);
 
   // The dead input column dequantizes to exactly 0 (GPTQ zeroes it).
-  if (opt.method != Method::Rtn) {
+  if (method != "rtn") {
     const std::vector<float> w = q.dequantize();
     const int64_t dead = in.meta["dead_column"];
     for (int64_t r = 0; r < q.rows; ++r) EXPECT_EQ(w[r * q.cols + dead], 0.0f) << "row " << r;
@@ -100,11 +101,9 @@ TEST(Fixture, CaseCountMatchesTheFile) { EXPECT_EQ(inputs().meta["cases"].size()
 // Rows are independent: a slice of rows rounds exactly like those rows of the full layer.
 TEST(Fixture, RowSliceEqualsFullLayer) {
   const Inputs& in = inputs();
-  QuantOptions opt;
-  opt.act_order = true;
-  opt.group_size = 32;
-  const QuantizedLinear full = quantize_linear(in.W, &in.H, nullptr, opt, "full");
-  const QuantizedLinear part = quantize_linear(in.W.slice_rows(4, 11).clone(), &in.H, nullptr, opt, "part");
+  const test::Settings opt{{"quant.gptq.act_order", "true"}, {"quant.group_size", "32"}};
+  const QuantizedLinear full = test::quantize_with(in.W, &in.H, nullptr, opt, "full");
+  const QuantizedLinear part = test::quantize_with(in.W.slice_rows(4, 11).clone(), &in.H, nullptr, opt, "part");
   for (int64_t r = 0; r < part.rows; ++r)
     for (int64_t k = 0; k < part.cols; ++k)
       ASSERT_EQ(part.codes[r * part.cols + k], full.codes[(r + 4) * full.cols + k]) << r << "," << k;

@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/quantize_with.h"
 #include "core/error.h"
 #include "quant/quantize.h"
 
@@ -73,11 +74,10 @@ TEST(GptqRobust, IndefiniteHessianIsDampedWithRetries) {
   for (int64_t i = 0; i < 32; ++i) mean += h.data<float>()[i * 33] / 32.0;
   for (int64_t i = 0; i < 32; ++i) h.data<float>()[i * 33] -= static_cast<float>(0.05 * mean);
 
-  QuantOptions opt;
-  opt.group_size = 16;
-  opt.act_order = true;
   LogCapture log;
-  const QuantizedLinear q = quantize_linear(random_matrix(8, 32, 4, 0.1f), &h, nullptr, opt, "blk.0.q_proj");
+  const QuantizedLinear q = test::quantize_with(random_matrix(8, 32, 4, 0.1f), &h, nullptr,
+                                                {{"quant.group_size", "16"}, {"quant.gptq.act_order", "true"}},
+                                                "blk.0.q_proj");
   EXPECT_NEAR(q.damp, 0.1, 1e-15);
   expect_finite(q);
   EXPECT_NE(log.str().find("blk.0.q_proj"), std::string::npos) << log.str();
@@ -88,12 +88,11 @@ TEST(GptqRobust, HopelessHessianIsAnErrorNamingTheLayer) {
   Tensor h = Tensor::zeros({4, 4});
   for (int64_t i = 0; i < 4; ++i) h.data<float>()[i * 5] = 1;
   h.data<float>()[1] = h.data<float>()[4] = 100;  // eigenvalue −99
-  QuantOptions opt;
-  opt.group_size = -1;
-  opt.damp_retries = 2;  // λ up to 1: not enough
   LogCapture log;
   try {
-    quantize_linear(random_matrix(3, 4, 5, 0.1f), &h, nullptr, opt, "blk.3.down_proj");
+    test::quantize_with(random_matrix(3, 4, 5, 0.1f), &h, nullptr,
+                        {{"quant.group_size", "-1"}, {"quant.damp_retries", "2"}},  // λ up to 1: not enough
+                        "blk.3.down_proj");
     FAIL() << "expected maca::Error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("blk.3.down_proj"), std::string::npos) << e.what();
@@ -107,11 +106,11 @@ TEST(GptqRobust, AllZeroInputColumnIsDead) {
   const Tensor w = random_matrix(6, 64, 7, 0.1f);
   for (bool sym : {true, false})
     for (bool act_order : {false, true}) {
-      QuantOptions opt;
-      opt.sym = sym;
-      opt.act_order = act_order;
-      opt.group_size = 32;
-      const QuantizedLinear q = quantize_linear(w, &h, nullptr, opt, "dead");
+      const QuantizedLinear q = test::quantize_with(
+          w, &h, nullptr,
+          {{"quant.sym", sym ? "true" : "false"}, {"quant.gptq.act_order", act_order ? "true" : "false"},
+           {"quant.group_size", "32"}},
+          "dead");
       expect_finite(q);
       EXPECT_DOUBLE_EQ(q.damp, 0.01);
       const int64_t g = q.g_idx[9];
@@ -121,14 +120,21 @@ TEST(GptqRobust, AllZeroInputColumnIsDead) {
 
 TEST(GptqRobust, MissingStatisticsAreErrors) {
   const Tensor w = random_matrix(4, 8, 8, 0.1f);
-  QuantOptions opt;
-  opt.group_size = -1;
-  EXPECT_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"), Error);
-  opt.method = Method::Gptaq;
+  const test::Settings row{{"quant.group_size", "-1"}};
+  for (const char* m : {"gptq", "gptaq", "snrq", "ksnrq"}) {
+    test::Settings s = row;
+    s["quant.method"] = m;
+    EXPECT_THROW(test::quantize_with(w, nullptr, nullptr, s, "l"), Error) << m;
+  }
   const Tensor h = gram(random_matrix(16, 8, 9, 1.0f));
-  EXPECT_THROW(quantize_linear(w, &h, nullptr, opt, "l"), Error);
-  opt.method = Method::Rtn;
-  EXPECT_NO_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"));
+  for (const char* m : {"gptaq", "snrq", "ksnrq"}) {  // asymmetric: D is required too
+    test::Settings s = row;
+    s["quant.method"] = m;
+    EXPECT_THROW(test::quantize_with(w, &h, nullptr, s, "l"), Error) << m;
+  }
+  test::Settings rtn = row;
+  rtn["quant.method"] = "rtn";
+  EXPECT_NO_THROW(test::quantize_with(w, nullptr, nullptr, rtn, "l"));
 }
 
 }  // namespace
@@ -143,25 +149,22 @@ namespace {
 // ceil(80/32) = 3 groups and finite output.
 TEST(PartialGroups, LastGroupIsShorter) {
   const Tensor w = random_matrix(8, 80, 3, 0.05f);
-  QuantOptions opt;
-  opt.method = Method::Rtn;
-  opt.group_size = 32;
-  EXPECT_THROW(quantize_linear(w, nullptr, nullptr, opt, "l"), ConfigError);
-  opt.partial_groups = true;
-  const QuantizedLinear a = quantize_linear(w, nullptr, nullptr, opt, "l");
-  opt.group_size = 16;
-  const QuantizedLinear b = quantize_linear(w, nullptr, nullptr, opt, "l");
+  test::Settings opt{{"quant.method", "rtn"}, {"quant.group_size", "32"}};
+  EXPECT_THROW(test::quantize_with(w, nullptr, nullptr, opt, "l"), ConfigError);
+  opt["quant.partial_groups"] = "true";
+  const QuantizedLinear a = test::quantize_with(w, nullptr, nullptr, opt, "l");
+  opt["quant.group_size"] = "16";
+  const QuantizedLinear b = test::quantize_with(w, nullptr, nullptr, opt, "l");
   EXPECT_EQ(a.n_groups(), 3);
   for (int64_t r = 0; r < 8; ++r)
     for (int64_t k = 64; k < 80; ++k) EXPECT_EQ(a.codes[r * 80 + k], b.codes[r * 80 + k]) << r << "," << k;
 
   const Tensor h = gram(random_matrix(256, 80, 4, 1.0f));
   for (bool act_order : {false, true}) {
-    QuantOptions g;
-    g.group_size = 32;
-    g.partial_groups = true;
-    g.act_order = act_order;
-    const QuantizedLinear q = quantize_linear(w, &h, nullptr, g, "l");
+    const QuantizedLinear q = test::quantize_with(w, &h, nullptr,
+                                                  {{"quant.group_size", "32"}, {"quant.partial_groups", "true"},
+                                                   {"quant.gptq.act_order", act_order ? "true" : "false"}},
+                                                  "l");
     EXPECT_EQ(q.n_groups(), 3);
     EXPECT_EQ(*std::max_element(q.g_idx.begin(), q.g_idx.end()), 2);
     expect_finite(q);

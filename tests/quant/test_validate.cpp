@@ -1,8 +1,11 @@
-// validate() and parse_method(): bad options are ConfigErrors naming the key.
+// validate() and the method registry: bad options are ConfigErrors naming the key.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
+#include "common/quantize_with.h"
 #include "core/error.h"
 #include "quant/quantize.h"
 
@@ -51,35 +54,59 @@ TEST(Validate, OtherKeys) {
   opt.damp = 1.0;
   EXPECT_NE(config_error(opt, 256).find("quant.damp"), std::string::npos);
   opt = {};
-  opt.alpha = 1.5;
-  EXPECT_NE(config_error(opt, 256).find("quant.alpha"), std::string::npos);
-  opt = {};
-  opt.block_size = 0;
-  EXPECT_NE(config_error(opt, 256).find("quant.block_size"), std::string::npos);
-  opt = {};
   opt.clip.enabled = true;
   opt.clip.max_shrink = 0;
   EXPECT_NE(config_error(opt, 256).find("quant.clip"), std::string::npos);
 }
 
-TEST(Validate, QuantizeLinearValidates) {
-  QuantOptions opt;
-  opt.method = Method::Rtn;
-  opt.group_size = 3;
-  EXPECT_THROW(quantize_linear(Tensor::zeros({2, 8}), nullptr, nullptr, opt, "l"), ConfigError);
+TEST(Validate, MethodsValidateTheGrid) {
+  EXPECT_THROW(test::quantize_with(Tensor::zeros({2, 8}), nullptr, nullptr,
+                                   {{"quant.method", "rtn"}, {"quant.group_size", "3"}}, "l"),
+               ConfigError);
+}
+
+// Each method's own options are schema keys with checks.
+TEST(Validate, MethodOptionsAreCheckedByTheSchema) {
+  for (const auto& [key, bad] : std::map<std::string, std::string>{{"quant.gptaq.alpha", "1.5"},
+                                                                   {"quant.gptq.block_size", "0"},
+                                                                   {"quant.snrq.alpha_mode", "optimal"},
+                                                                   {"quant.ksnrq.beam", "0"}})
+    try {
+      test::quant_config({{key, bad}});
+      FAIL() << key;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
 }
 
 TEST(Validate, Methods) {
-  EXPECT_EQ(parse_method("rtn"), Method::Rtn);
-  EXPECT_EQ(parse_method("gptq"), Method::Gptq);
-  EXPECT_EQ(parse_method("gptaq"), Method::Gptaq);
-  EXPECT_STREQ(method_name(Method::Gptaq), "gptaq");
+  std::vector<std::string> names;
+  for (const MethodInfo* m : methods()) {
+    names.push_back(m->name);
+    const auto method = create_method(test::quant_config({{"quant.method", m->name}}));
+    EXPECT_STREQ(method->name(), m->name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"rtn", "gptq", "gptaq", "snrq", "ksnrq"}));
   try {
-    parse_method("awq");
+    test::quant_config({{"quant.method", "awq"}});
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("quant.method"), std::string::npos) << e.what();
   }
+}
+
+// What each method asks the calibration pass for.
+TEST(Validate, MethodNeeds) {
+  const auto needs = [](const test::Settings& s) { return create_method(test::quant_config(s))->needs(); };
+  EXPECT_FALSE(needs({{"quant.method", "rtn"}}).hessian);
+  EXPECT_TRUE(needs({{"quant.method", "gptq"}}).hessian);
+  EXPECT_FALSE(needs({{"quant.method", "gptq"}}).cross);
+  EXPECT_TRUE(needs({{"quant.method", "gptaq"}}).cross);
+  EXPECT_TRUE(needs({{"quant.method", "snrq"}}).cross);
+  EXPECT_FALSE(needs({{"quant.method", "snrq"}, {"quant.snrq.alpha", "0"}}).cross);  // α = 0: GPTQ's objective
+  EXPECT_TRUE(needs({{"quant.method", "ksnrq"}, {"quant.snrq.alpha_mode", "closed_form"}}).cross);
+  EXPECT_TRUE(needs({{"quant.method", "snrq"}, {"quant.snrq.alpha_mode", "sample"}}).sample_alpha);
+  EXPECT_FALSE(needs({{"quant.method", "snrq"}}).sample_alpha);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ for tests/quant/test_fixtures.cpp.
 
 maca's choices it follows: dead columns are zeroed before any group
 parameters are computed; dynamic groups take their parameters from the
-current (error-updated) columns, or with quant.group_params = block_start
+current (error-updated) columns, or with quant.gptq.group_params = block_start
 from the columns as they were when the enclosing lazy block began (the
 reference's behaviour); the scale is rounded to the nearest fp16 value (or,
 with quant.scale_rounding = up, to the smallest fp16 value above it; with f32
@@ -196,7 +196,7 @@ CASES = [
     ("gptaq_sym_g128", "gptaq", 4, 128, True, False, False, False, 128, 0.25),
     ("gptaq_act_asym_g64", "gptaq", 3, 64, False, True, False, False, 128, 0.5),
 ]
-# Cases with a non-default quant.scale_rounding / quant.group_params:
+# Cases with a non-default quant.scale_rounding / quant.gptq.group_params:
 # name, method, bits, group_size, sym, act_order, block_size, scale_rounding, group_params
 OPTION_CASES = [
     ("rtn_sym_g64_scale_up", "rtn", 4, 64, True, False, 128, "up", "current"),

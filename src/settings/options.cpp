@@ -1,6 +1,7 @@
-#include "config/options.h"
+#include "settings/options.h"
 
 #include "core/error.h"
+#include "quant/method.h"
 
 namespace maca::config {
 
@@ -89,69 +90,6 @@ void declare_calib_options(Schema& s) {
          at_least(0)});
 }
 
-void declare_quant_options(Schema& s) {
-  s.add({"quant.method", std::string("gptq"),
-         "rtn: round to nearest; gptq: error feedback through the Hessian; gptaq: gptq towards the full-precision "
-         "model's outputs (asymmetric, quant.alpha)",
-         one_of({"rtn", "gptq", "gptaq"})});
-  s.add({"quant.bits", std::int64_t{4}, "bits per weight",
-         Check{[](const Value& v) {
-                 const auto b = std::get<std::int64_t>(v);
-                 return b == 2 || b == 3 || b == 4 || b == 8 ? std::string()
-                                                               : fmt::format("{} bits is not supported", b);
-               },
-               "2|3|4|8"}});
-  s.add({"quant.group_size", std::int64_t{128},
-         "input columns sharing one scale/zero; -1: one per output row. A value given explicitly must divide "
-         "every layer's input size unless quant.partial_groups is set; left at the default, a model whose input "
-         "sizes 128 does not divide (SmolLM2: 576) gets the largest of 64 and 32 that divides them all, logged and "
-         "recorded in config.resolved.yaml",
-         Check{[](const Value& v) {
-                 const auto g = std::get<std::int64_t>(v);
-                 return g == -1 || g > 0 ? std::string() : fmt::format("group size {} is neither -1 nor positive", g);
-               },
-               "-1 or a positive divisor of the input size"}});
-  s.add({"quant.partial_groups", false,
-         "allow a group size that does not divide a layer's input size: every row ends with a shorter group "
-         "(ceil(cols/g) groups), as the GPTQ reference does; transformers/GPTQModel load it, vLLM refuses it"});
-  s.add({"quant.sym", true, "symmetric grid (zero point in the middle); false: asymmetric min-max grid"});
-  s.add({"quant.act_order", false, "round columns in order of decreasing Hessian diagonal (desc_act)"});
-  s.add({"quant.static_groups", false, "with act_order: fix the groups in the original column order first"});
-  s.add({"quant.damp", 0.01, "relative damping: lambda x mean(diag H) is added to the diagonal",
-         in_range(1e-9, 0.999999)});
-  s.add({"quant.damp_retries", std::int64_t{6},
-         "when a Cholesky factorization fails, damping is multiplied by 10 and retried at most this many times",
-         in_range(0, 20)});
-  s.add({"quant.block_size", std::int64_t{128}, "GPTQ lazy-batch width in columns", in_range(1, 1 << 16)});
-  s.add({"quant.scale_rounding", std::string("nearest"),
-         "how each group's scale is stored (codes always use the stored scale; docs/results.md: down is "
-         "best for RTN, nearest for GPTQ so far): the nearest fp16 value, "
-         "up (the smallest fp16 value >= the min-max scale, so the group's extreme weight never rounds "
-         "outward past its tie), down (the largest <= it), best (of down and up, the one with the smaller "
-         "squared error over the group), or f32 (not fp16-exact: the float32 scale the GPTQ reference rounds "
-         "with; fake_quant matches the codes, the GPTQ export's fp16 scales then dequantize slightly differently)",
-         one_of({"nearest", "up", "down", "best", "f32"})});
-  s.add({"quant.group_params", std::string("current"),
-         "GPTQ dynamic groups: scale/zero from the group's columns with all error updates so far (current), or "
-         "as they were when the enclosing lazy block began (block_start: the GPTQ reference's behaviour; then "
-         "quant.block_size changes results)",
-         one_of({"current", "block_start"})});
-  s.add({"quant.clip", false, "search a shrunk range per group that minimizes |w - q(w)|^2.4 (GPTQ's mse option)"});
-  s.add({"quant.alpha", 0.25, "gptaq: weight of the full-precision stream in the target (0 = gptq, 1 = fully "
-                              "asymmetric)", in_range(0, 1)});
-  s.add({"quant.true_sequential", true,
-         "quantize q/k/v, then o, then gate/up, then down, each seeing the already-quantized earlier groups"});
-  s.add({"quant.hessian_precision", std::string("f64"), "accumulation precision of H (and D). f64 (default) makes "
-         "the result independent of how the calibration rows are split over ranks: GPTQ's error feedback turns f32 "
-         "summation-order differences into different codes for most weights (measured on SmolLM2: 32 % identical "
-         "codes between 1 and 2 ranks with f32, 100 % with f64). f32 halves the statistics' memory (n² × 4 bytes "
-         "per group: 3.3 GB for a 28672-wide down_proj)",
-         one_of({"f32", "f64"})});
-  s.add({"quant.skip", StringList{"lm_head"},
-         "layer-name patterns (* and ? wildcards, e.g. '*.down_proj' or 'model.layers.0.*') kept in full precision; "
-         "embeddings and lm_head are never quantized"});
-}
-
 void declare_export_options(Schema& s) {
   s.add({"export.gptq", true, "write the GPTQ checkpoint (run.dir/gptq) that transformers/GPTQModel/vLLM load"});
   s.add({"export.fake_quant", true,
@@ -192,7 +130,7 @@ const Schema& builtin_schema() {
     declare_data_options(s);
     declare_eval_options(s);
     declare_calib_options(s);
-    declare_quant_options(s);
+    quant::declare_options(s);
     declare_export_options(s);
     declare_inspect_options(s);
     declare_sweep_options(s);
