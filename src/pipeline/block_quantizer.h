@@ -73,8 +73,8 @@ struct LayerRecord {
   int64_t rows = 0, cols = 0;
   bool skipped = false;
   double loss = 0, damp = 0, alpha = 0;
-  std::string alpha_source;           // where alpha came from (SNRQ), empty otherwise
-  std::optional<double> alpha_star;   // the closed-form α* of the rounded layer (SNRQ), if computed
+  std::string alpha_source{};          // where alpha came from (SNRQ), empty otherwise
+  std::optional<double> alpha_star{};  // the closed-form α* of the rounded layer (SNRQ), if computed
   double seconds = 0;  // rounding time
 };
 

@@ -35,11 +35,11 @@ GptqOptions read_gptq_options(const config::Config& cfg);
 // A layer prepared for the loop: the weight (dead inputs zeroed), the damped
 // factors, the result with its permutation and groups filled in.
 struct GptqLayer {
-  std::vector<double> w;  // [rows, cols], original order
-  LoadedHessian h;
-  DampedFactors factors;
-  std::vector<int32_t> grp;  // group of each processing-order column
-  QuantizedLinear q;
+  std::vector<double> w{};  // [rows, cols], original order
+  LoadedHessian h{};
+  DampedFactors factors{};
+  std::vector<int32_t> grp{};  // group of each processing-order column
+  QuantizedLinear q{};
 };
 GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
                        const std::string& layer, const char* method, bool want_h_factor);
