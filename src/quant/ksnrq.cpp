@@ -161,7 +161,8 @@ extern const MethodInfo ksnrq_method{
     .name = "ksnrq",
     .help = "snrq with a bounded search over the K best partial decodings per row (quant.ksnrq.*, and quant.snrq.*)",
     .declare = [](config::Schema& s) {
-      s.add({"quant.ksnrq.beam", std::int64_t{4}, "ksnrq: beams K kept per row (1 equals snrq)",
+      s.add({"quant.ksnrq.beam", std::int64_t{4}, "ksnrq: beams K kept per row (1 equals snrq; rounding time grows "
+             "about linearly with K; a larger K usually, not always, ends with a lower layer objective)",
              config::in_range(1, 256)});
       s.add({"quant.ksnrq.memory_mb", std::int64_t{2048},
              "ksnrq: budget in MiB for the beams' paths and transients of the tiles rounded at once; rows are "
