@@ -17,7 +17,6 @@
 // A row's bits therefore depend only on its tile, not on the thread count nor
 // on which rank rounds it (ranks get tile-aligned row slices).
 #include <algorithm>
-#include <exception>
 #include <numeric>
 
 #include "backend/ops.h"
@@ -120,9 +119,7 @@ GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& gri
   auto ctx = backend::Context::create(Device::cpu());
   GptqLayer l{.w = load_weight(W, layer), .h = load_hessian(H, W.dim(1), layer)};
   const int64_t rows = W.dim(0), cols = W.dim(1);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < cols; ++k)
-      if (l.h.dead[k]) l.w[r * cols + k] = 0;
+  zero_dead_inputs(l.w, l.h);
 
   QuantizedLinear& q = l.q;
   q = new_result(rows, cols, grid, method);
@@ -156,21 +153,12 @@ void gptq_round_tiles(GptqLayer& l, const QuantOptions& grid, const GptqOptions&
   const int64_t rows = l.q.rows, cols = l.q.cols;
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
-  std::vector<std::exception_ptr> failed(static_cast<size_t>(tiles));
-#pragma omp parallel for schedule(dynamic) if (tiles > 1)
-  for (int64_t t = 0; t < tiles; ++t) {
-    try {
-      const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
-      std::vector<double> wt(l.w.begin() + r0 * cols, l.w.begin() + (r0 + nr) * cols);
-      if (transform) transform(*ctx, wt.data(), r0, nr);
-      tile_loss[static_cast<size_t>(t)] =
-          round_rows(*ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
-    } catch (...) {
-      failed[static_cast<size_t>(t)] = std::current_exception();
-    }
-  }
-  for (const auto& e : failed)
-    if (e) std::rethrow_exception(e);
+  for_each_tile(tiles, 0, [&](int64_t t) {
+    const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
+    std::vector<double> wt(l.w.begin() + r0 * cols, l.w.begin() + (r0 + nr) * cols);
+    if (transform) transform(*ctx, wt.data(), r0, nr);
+    tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
+  });
   l.q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
 }
 

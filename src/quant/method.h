@@ -87,7 +87,8 @@ QuantOptions read_grid_options(const config::Config& cfg);
 // the options of declare_options, e.g. the builtin schema's).
 std::unique_ptr<Method> create_method(const config::Config& cfg);
 
-// α* from a rounded layer's per-row terms (QuantizedLinear::alpha_terms):
+// α* from a rounded layer's per-row terms (QuantizedLinear::alpha_terms;
+// defined with SNRQ, which fills them):
 // clamp(Σ num / Σ den, 0, 1), summed in row order so that any row split
 // gives the same value; nullopt when the layer has none (or Σ den = 0).
 std::optional<double> closed_form_alpha(const QuantizedLinear& q);

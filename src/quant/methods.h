@@ -2,6 +2,7 @@
 // already validated.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,14 @@ namespace maca::quant {
 
 // W (host F32 [rows, cols], finite) as double; throws maca::Error naming the layer.
 std::vector<double> load_weight(const Tensor& W, const std::string& layer);
+
+// Zeroes the columns of w [rows, h.n] whose input is dead (H_ii = 0).
+void zero_dead_inputs(std::vector<double>& w, const LoadedHessian& h);
+
+// Runs tile(t) for t in [0, tiles) on at most `max_parallel` threads (0: all);
+// an exception from any tile is rethrown (the first by tile index) after all
+// have run.
+void for_each_tile(int64_t tiles, int max_parallel, const std::function<void(int64_t)>& tile);
 
 // A result with the layer's shape, the grid settings of `opt` and the method's name.
 QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, const char* method);

@@ -1,6 +1,10 @@
 #include "quant/quantize.h"
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
+
+#include <omp.h>
 
 #include "core/error.h"
 #include "quant/methods.h"
@@ -62,6 +66,28 @@ std::vector<double> load_weight(const Tensor& W, const std::string& layer) {
   std::vector<double> w(src, src + W.numel());
   for (double v : w) MACA_CHECK(std::isfinite(v), "layer {}: the weight has a non-finite entry ({})", layer, v);
   return w;
+}
+
+void zero_dead_inputs(std::vector<double>& w, const LoadedHessian& h) {
+  const int64_t n = h.n, rows = static_cast<int64_t>(w.size()) / n;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < n; ++k)
+      if (h.dead[k]) w[r * n + k] = 0;
+}
+
+void for_each_tile(int64_t tiles, int max_parallel, const std::function<void(int64_t)>& tile) {
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(tiles));
+  const int threads = max_parallel > 0 ? std::min(max_parallel, omp_get_max_threads()) : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) if (tiles > 1) num_threads(std::max(1, threads))
+  for (int64_t t = 0; t < tiles; ++t) {
+    try {
+      tile(t);
+    } catch (...) {
+      failed[static_cast<size_t>(t)] = std::current_exception();
+    }
+  }
+  for (const auto& e : failed)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace maca::quant

@@ -28,15 +28,4 @@ void Method::validate(int64_t cols, const std::string& layer) const { quant::val
 
 double Method::sequence_alpha(int64_t) const { return 1.0; }
 
-std::optional<double> closed_form_alpha(const QuantizedLinear& q) {
-  if (q.alpha_terms.empty()) return std::nullopt;
-  double num = 0, den = 0;
-  for (size_t r = 0; r + 1 < q.alpha_terms.size(); r += 2) {
-    num += q.alpha_terms[r];
-    den += q.alpha_terms[r + 1];
-  }
-  if (!(den > 0)) return std::nullopt;
-  return std::clamp(num / den, 0.0, 1.0);
-}
-
 }  // namespace maca::quant

@@ -5,11 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <numeric>
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include "backend/ops.h"
 #include "core/error.h"
@@ -248,9 +246,7 @@ QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const Layer
   std::vector<double> w = load_weight(W, layer);
   const int64_t rows = W.dim(0), n = W.dim(1);
   const LoadedHessian h = load_hessian(*stats.h, n, layer);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < n; ++k)
-      if (h.dead[k]) w[r * n + k] = 0;
+  zero_dead_inputs(w, h);
 
   QuantizedLinear q = new_result(rows, n, grid, method);
   q.act_order = true;  // columns in a permuted order: exported with desc_act and g_idx
@@ -283,61 +279,62 @@ QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const Layer
 
   const int64_t tiles = (rows + tile_rows - 1) / tile_rows;
   std::vector<double> row_score(static_cast<size_t>(rows), 0.0);
-  std::vector<std::exception_ptr> failed(static_cast<size_t>(tiles));
-  const int threads = parallel > 0 ? parallel : 1 << 20;
-#pragma omp parallel for schedule(dynamic) if (tiles > 1) num_threads(std::max(1, std::min(threads, omp_get_max_threads())))
-  for (int64_t ti = 0; ti < tiles; ++ti) {
-    try {
-      const int64_t r0 = ti * tile_rows, nr = std::min(tile_rows, rows - r0);
-      std::vector<double> wp(static_cast<size_t>(nr * n)), t(wp.size());
+  for_each_tile(tiles, parallel, [&](int64_t ti) {
+    const int64_t r0 = ti * tile_rows, nr = std::min(tile_rows, rows - r0);
+    std::vector<double> wp(static_cast<size_t>(nr * n));
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t i = 0; i < n; ++i) wp[r * n + i] = w[(r0 + r) * n + perm[i]];
+    std::vector<double> t = wp, m, x;  // the target; W·D (permuted) and W·D·H_π⁻¹
+    if (shift || terms) {
+      std::vector<double> md(static_cast<size_t>(nr * n));
+      backend::gemm(*ctx, false, false, nr, n, n, 1.0, w.data() + r0 * n, n, d.data(), n, 0.0, md.data(), n);
+      m.resize(md.size());
       for (int64_t r = 0; r < nr; ++r)
-        for (int64_t i = 0; i < n; ++i) wp[r * n + i] = w[(r0 + r) * n + perm[i]];
-      std::vector<double> m, x;  // W·D (permuted) and W·D·H_π⁻¹
-      t = wp;
-      if (shift || terms) {
-        std::vector<double> md(static_cast<size_t>(nr * n));
-        backend::gemm(*ctx, false, false, nr, n, n, 1.0, w.data() + r0 * n, n, d.data(), n, 0.0, md.data(), n);
-        m.resize(md.size());
-        for (int64_t r = 0; r < nr; ++r)
-          for (int64_t i = 0; i < n; ++i) m[r * n + i] = md[r * n + perm[i]];
-        x = m;
-        backend::cholesky_solve(*ctx, n, nr, l.data(), n, false, x.data(), n);
-        if (shift)
-          for (size_t i = 0; i < t.size(); ++i) t[i] += alpha * x[i];
-      }
-      for (int64_t j = 0; j < n_groups; ++j)
-        find_params(gr, t.data() + j * g, nr, std::min(g, n - j * g), n, q.scales.data() + j * rows + r0,
-                    q.zeros.data() + j * rows + r0);
-      std::vector<uint8_t> codes(static_cast<size_t>(nr * n));
-      const SnrqTile tile{.t = t.data(), .nr = nr, .n = n, .l = l.data(), .d2 = d2.data(),
-                          .scales = q.scales.data() + r0, .zeros = q.zeros.data() + r0, .ldp = rows,
-                          .grp = grp.data(), .maxq = gr.maxq(), .block_size = opt.block_size, .codes = codes.data(),
-                          .score = row_score.data() + r0};
-      decode(*ctx, tile);
-      if (opt.cd_passes > 0)
-        coordinate_descent(*ctx, tile, factors.hp.data(), opt.cd_passes, row_score.data() + r0);
-      for (int64_t r = 0; r < nr; ++r)
-        for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + perm[i]] = codes[r * n + i];
-      if (terms)
-        for (int64_t r = 0; r < nr; ++r) {
-          double num = 0, den = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            const size_t gi = static_cast<size_t>(grp[i] * rows + r0 + r);
-            const double deq = q.scales[gi] * (static_cast<double>(codes[r * n + i]) - q.zeros[gi]);
-            num += (deq - wp[r * n + i]) * m[r * n + i];
-            den += x[r * n + i] * m[r * n + i];
-          }
-          q.alpha_terms[2 * (r0 + r)] = num;
-          q.alpha_terms[2 * (r0 + r) + 1] = den;
-        }
-    } catch (...) {
-      failed[static_cast<size_t>(ti)] = std::current_exception();
+        for (int64_t i = 0; i < n; ++i) m[r * n + i] = md[r * n + perm[i]];
+      x = m;
+      backend::cholesky_solve(*ctx, n, nr, l.data(), n, false, x.data(), n);
+      if (shift)
+        for (size_t i = 0; i < t.size(); ++i) t[i] += alpha * x[i];
     }
-  }
-  for (const auto& e : failed)
-    if (e) std::rethrow_exception(e);
+    for (int64_t j = 0; j < n_groups; ++j)
+      find_params(gr, t.data() + j * g, nr, std::min(g, n - j * g), n, q.scales.data() + j * rows + r0,
+                  q.zeros.data() + j * rows + r0);
+    std::vector<uint8_t> codes(static_cast<size_t>(nr * n));
+    const SnrqTile tile{.t = t.data(), .nr = nr, .n = n, .l = l.data(), .d2 = d2.data(),
+                        .scales = q.scales.data() + r0, .zeros = q.zeros.data() + r0, .ldp = rows,
+                        .grp = grp.data(), .maxq = gr.maxq(), .block_size = opt.block_size, .codes = codes.data(),
+                        .score = row_score.data() + r0};
+    decode(*ctx, tile);
+    if (opt.cd_passes > 0)
+      coordinate_descent(*ctx, tile, factors.hp.data(), opt.cd_passes, row_score.data() + r0);
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + perm[i]] = codes[r * n + i];
+    if (terms)
+      for (int64_t r = 0; r < nr; ++r) {
+        double num = 0, den = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const size_t gi = static_cast<size_t>(grp[i] * rows + r0 + r);
+          const double deq = q.scales[gi] * (static_cast<double>(codes[r * n + i]) - q.zeros[gi]);
+          num += (deq - wp[r * n + i]) * m[r * n + i];
+          den += x[r * n + i] * m[r * n + i];
+        }
+        q.alpha_terms[2 * (r0 + r)] = num;
+        q.alpha_terms[2 * (r0 + r) + 1] = den;
+      }
+  });
   q.loss = 0.5 * std::accumulate(row_score.begin(), row_score.end(), 0.0);  // row order: any tiling, same bits
   return q;
+}
+
+std::optional<double> closed_form_alpha(const QuantizedLinear& q) {
+  if (q.alpha_terms.empty()) return std::nullopt;
+  double num = 0, den = 0;
+  for (size_t r = 0; r + 1 < q.alpha_terms.size(); r += 2) {
+    num += q.alpha_terms[r];
+    den += q.alpha_terms[r + 1];
+  }
+  if (!(den > 0)) return std::nullopt;
+  return std::clamp(num / den, 0.0, 1.0);
 }
 
 extern const MethodInfo snrq_method{

@@ -14,32 +14,16 @@
 #include <vector>
 
 #include "common/quantize_with.h"
+#include "fixture_inputs.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
 namespace {
 
-struct Inputs {
-  Tensor W, H, D;
-  nlohmann::json meta;
-};
+using Inputs = FixtureInputs;
 
 const Inputs& inputs() {
-  static const Inputs in = [] {
-    Inputs r;
-    const std::string dir = std::string(MACA_FIXTURES) + "/quant/";
-    std::ifstream js(dir + "cases.json");
-    r.meta = nlohmann::json::parse(js);
-    const int64_t rows = r.meta["rows"], cols = r.meta["cols"];
-    r.W = Tensor::empty({rows, cols});
-    r.H = Tensor::empty({cols, cols});
-    r.D = Tensor::empty({cols, cols});
-    std::ifstream bin(dir + "inputs.f32", std::ios::binary);
-    for (Tensor* t : {&r.W, &r.H, &r.D})
-      bin.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
-    EXPECT_TRUE(bin.good()) << "short " << dir << "inputs.f32";
-    return r;
-  }();
+  static const Inputs in = load_fixture_inputs("quant/cases.json");
   return in;
 }
 

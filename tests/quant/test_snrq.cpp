@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "common/quantize_with.h"
+#include "fixture_inputs.h"
 #include "core/error.h"
 #include "quant/ksnrq_plan.h"
 #include "quant/snrq.h"
@@ -28,26 +29,10 @@
 namespace maca::quant {
 namespace {
 
-struct Inputs {
-  Tensor W, H, D;
-  nlohmann::json meta;
-};
+using Inputs = FixtureInputs;
 
 const Inputs& inputs() {
-  static const Inputs in = [] {
-    Inputs r;
-    std::ifstream js(std::string(MACA_FIXTURES) + "/snrq/cases.json");
-    r.meta = nlohmann::json::parse(js);
-    const int64_t rows = r.meta["rows"], cols = r.meta["cols"];
-    r.W = Tensor::empty({rows, cols});
-    r.H = Tensor::empty({cols, cols});
-    r.D = Tensor::empty({cols, cols});
-    std::ifstream bin(std::string(MACA_FIXTURES) + "/quant/inputs.f32", std::ios::binary);
-    for (Tensor* t : {&r.W, &r.H, &r.D})
-      bin.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(t->nbytes()));
-    EXPECT_TRUE(bin.good()) << "short quant/inputs.f32";
-    return r;
-  }();
+  static const Inputs in = load_fixture_inputs("snrq/cases.json");
   return in;
 }
 
