@@ -23,9 +23,12 @@ void triangular_inverse(int64_t n, const double* l, int64_t ldl, double* out, in
 void cholesky_solve(int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb);
 void gptq_columns(const backend::GptqColumns& a, int64_t c0, int64_t c1);
 void rmsnorm(const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);
-void rope(Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq);
+void rope(Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
+          std::span<const int64_t> start);
 void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens, float scale,
                int64_t sliding_window, Tensor& out);
+void attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                      std::span<const backend::CachedSeq> seqs, float scale, int64_t sliding_window, Tensor& out);
 void gated_activation(const Tensor& gate, const Tensor& up, backend::Activation act, Tensor& out);
 void embedding(const Tensor& table, std::span<const int32_t> ids, float scale, Tensor& out);
 void add_inplace(Tensor& y, const Tensor& x);

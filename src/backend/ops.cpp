@@ -69,15 +69,22 @@ void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool uni
   kernels::cpu::rmsnorm(x, w, eps, unit_offset, y);
 }
 
-void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq) {
+void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
+          std::span<const int64_t> start) {
   require_cpu(ctx, "rope");
-  kernels::cpu::rope(x, seq_lens, inv_freq);
+  kernels::cpu::rope(x, seq_lens, inv_freq, start);
 }
 
 void attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens,
                float scale, int64_t sliding_window, Tensor& out) {
   require_cpu(ctx, "attention");
   kernels::cpu::attention(q, k, v, seq_lens, scale, sliding_window, out);
+}
+
+void attention_cached(Context& ctx, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                      std::span<const CachedSeq> seqs, float scale, int64_t sliding_window, Tensor& out) {
+  require_cpu(ctx, "attention_cached");
+  kernels::cpu::attention_cached(q, k_cache, v_cache, seqs, scale, sliding_window, out);
 }
 
 void gated_activation(Context& ctx, const Tensor& gate, const Tensor& up, Activation act, Tensor& out) {

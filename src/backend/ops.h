@@ -87,15 +87,31 @@ void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1);
 void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);
 
 // Rotary embedding (HF "rotate_half" layout) applied in place to x
-// [tokens, heads, head_dim]; positions restart at 0 for every sequence.
-// inv_freq has head_dim/2 entries (already including any rope scaling).
-void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq);
+// [tokens, heads, head_dim]; sequence i's rows are at positions start[i],
+// start[i] + 1, … (start empty: every sequence starts at 0). inv_freq has
+// head_dim/2 entries (already including any rope scaling).
+void rope(Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
+          std::span<const int64_t> start = {});
 
 // Causal grouped-query attention per sequence: q [T, Hq, D], k/v [T, Hkv, D],
 // out [T, Hq, D]. sliding_window > 0 restricts each query to the last
 // `sliding_window` keys (itself included).
 void attention(Context& ctx, const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens,
                float scale, int64_t sliding_window, Tensor& out);
+
+// One sequence of attention_cached: its keys/values are rows [0, k_len) of
+// cache slot `slot`, at positions k_pos, k_pos + 1, …; its q_len queries are
+// the newest of those positions (the last q_len keys are their own).
+struct CachedSeq {
+  int64_t slot, q_len, k_len, k_pos;
+};
+// The same attention against a KV cache: q [sum(q_len), Hq, D] packed in the
+// order of `seqs`, k_cache/v_cache [slots, capacity, Hkv, D], out like q.
+// A query sees exactly what attention() would show it at that position (the
+// cache must hold every key the causal/sliding mask lets it see), with the
+// same arithmetic per query tile.
+void attention_cached(Context& ctx, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                      std::span<const CachedSeq> seqs, float scale, int64_t sliding_window, Tensor& out);
 
 enum class Activation { Silu, GeluTanh };
 // out = act(gate) * up, elementwise; out may alias gate.

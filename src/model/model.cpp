@@ -94,7 +94,20 @@ BlockWeights Model::load_block(int b) const {
 
 void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
                           const CaptureFn* capture, std::optional<LinearGroup> stop_after) const {
+  run_block(w, b, hidden, seq_lens, nullptr, capture, stop_after);
+}
+
+void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, KvCache& cache, const KvStep& step) const {
+  const Cached cached{&cache, &step};
+  run_block(w, b, hidden, step.lens, &cached, nullptr, {});
+}
+
+void Model::run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
+                      const Cached* cached, const CaptureFn* capture, std::optional<LinearGroup> stop_after) const {
   backend::Context& ctx = *ctx_;
+  // With a cache the rows are one GEMM operand (decoding steps bring one row
+  // per sequence); without, tiles follow the sequences (see backend::linear).
+  const std::span<const int64_t> linear_lens = cached ? std::span<const int64_t>() : seq_lens;
   const ModelSpec& s = spec_;
   const int64_t tokens = hidden.dim(0), hq = s.n_heads, hkv = s.n_kv_heads, d = s.head_dim;
   MACA_ASSERT(hidden.ndim() == 2 && hidden.dim(1) == s.hidden, "forward_block: hidden {}", hidden.str());
@@ -111,9 +124,9 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   backend::rmsnorm(ctx, hidden, w.input_norm, eps, unit, x);
   if (captured(LinearGroup::Qkv, x)) return;
   Tensor q = ctx.empty({tokens, hq * d}), k = ctx.empty({tokens, hkv * d}), v = ctx.empty({tokens, hkv * d});
-  backend::linear(ctx, x, w.q, w.q_bias, seq_lens, q);
-  backend::linear(ctx, x, w.k, w.k_bias, seq_lens, k);
-  backend::linear(ctx, x, w.v, w.v_bias, seq_lens, v);
+  backend::linear(ctx, x, w.q, w.q_bias, linear_lens, q);
+  backend::linear(ctx, x, w.k, w.k_bias, linear_lens, k);
+  backend::linear(ctx, x, w.v, w.v_bias, linear_lens, v);
   q = q.reshape({tokens, hq, d});
   k = k.reshape({tokens, hkv, d});
   v = v.reshape({tokens, hkv, d});
@@ -122,13 +135,22 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
     backend::rmsnorm(ctx, q_rows, w.q_norm, eps, unit, q_rows);
     backend::rmsnorm(ctx, k_rows, w.k_norm, eps, unit, k_rows);
   }
-  backend::rope(ctx, q, seq_lens, s.inv_freq(b));
-  backend::rope(ctx, k, seq_lens, s.inv_freq(b));
   Tensor attn = ctx.empty({tokens, hq, d});
-  backend::attention(ctx, q, k, v, seq_lens, s.attn_scale, s.layers[b].sliding_window, attn);
+  if (cached) {
+    const std::vector<int64_t> start = cached->cache->start_positions(*cached->step);
+    backend::rope(ctx, q, seq_lens, s.inv_freq(b), start);
+    backend::rope(ctx, k, seq_lens, s.inv_freq(b), start);
+    const std::vector<backend::CachedSeq> seqs = cached->cache->append(b, *cached->step, k, v);
+    backend::attention_cached(ctx, q, cached->cache->keys(b), cached->cache->values(b), seqs, s.attn_scale,
+                              s.layers[b].sliding_window, attn);
+  } else {
+    backend::rope(ctx, q, seq_lens, s.inv_freq(b));
+    backend::rope(ctx, k, seq_lens, s.inv_freq(b));
+    backend::attention(ctx, q, k, v, seq_lens, s.attn_scale, s.layers[b].sliding_window, attn);
+  }
   attn = attn.reshape({tokens, hq * d});
   if (captured(LinearGroup::O, attn)) return;
-  backend::linear(ctx, attn, w.o, w.o_bias, seq_lens, x);
+  backend::linear(ctx, attn, w.o, w.o_bias, linear_lens, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_attn_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);
 
@@ -136,11 +158,11 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, std::spa
   backend::rmsnorm(ctx, hidden, w.pre_mlp_norm, eps, unit, x);
   if (captured(LinearGroup::GateUp, x)) return;
   Tensor gate = ctx.empty({tokens, s.intermediate}), up = ctx.empty({tokens, s.intermediate});
-  backend::linear(ctx, x, w.gate, w.gate_bias, seq_lens, gate);
-  backend::linear(ctx, x, w.up, w.up_bias, seq_lens, up);
+  backend::linear(ctx, x, w.gate, w.gate_bias, linear_lens, gate);
+  backend::linear(ctx, x, w.up, w.up_bias, linear_lens, up);
   backend::gated_activation(ctx, gate, up, s.activation, gate);
   if (captured(LinearGroup::Down, gate)) return;
-  backend::linear(ctx, gate, w.down, w.down_bias, seq_lens, x);
+  backend::linear(ctx, gate, w.down, w.down_bias, linear_lens, x);
   if (s.sandwich_norms) backend::rmsnorm(ctx, x, w.post_mlp_norm, eps, unit, x);
   backend::add_inplace(ctx, hidden, x);
 }

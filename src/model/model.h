@@ -26,6 +26,7 @@
 #include "backend/context.h"
 #include "core/tensor.h"
 #include "io/model_source.h"
+#include "model/kv_cache.h"
 #include "model/spec.h"
 
 namespace maca::model {
@@ -80,6 +81,14 @@ class Model {
   void forward_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
                      const CaptureFn* capture = nullptr, std::optional<LinearGroup> stop_after = {}) const;
 
+  // The same block on the new tokens of a generation step (rows of `hidden`
+  // in the order of step.slots), attending to what `cache` holds for their
+  // sequences; appends the block's keys/values to the cache. Call
+  // cache.advance(step) after the last block. Unlike the packed forward, the
+  // step's rows form one GEMM operand, so a row's bits may depend on the
+  // other rows of the step (deterministic for the same steps).
+  void forward_block(const BlockWeights& w, int b, Tensor& hidden, KvCache& cache, const KvStep& step) const;
+
   // nll[i] = -log p(targets[i] | hidden row i) after the final norm and the
   // vocabulary projection, computed chunk_rows rows at a time so only
   // [chunk_rows, vocab] logits exist at once.
@@ -90,6 +99,12 @@ class Model {
   Tensor logits(const Tensor& hidden) const;
 
  private:
+  struct Cached {
+    KvCache* cache;
+    const KvStep* step;
+  };
+  void run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens, const Cached* cached,
+                 const CaptureFn* capture, std::optional<LinearGroup> stop_after) const;
   const Tensor& embedding_table() const;
   void load_head() const;
   Tensor load_checked(const std::string& name, const Shape& expected) const;
