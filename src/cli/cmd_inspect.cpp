@@ -1,12 +1,16 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "config/search.h"
 #include "core/error.h"
 #include "io/gptq_model.h"
+#include "io/gguf.h"
 #include "io/model_source.h"
+#include "tokenizer/tokenizer.h"
 
 namespace maca::cli {
 namespace {
@@ -68,6 +72,42 @@ int check_gptq(const std::filesystem::path& dir) {
   return static_cast<int>(failed.size());
 }
 
+// The chat template a model ships (GGUF `tokenizer.chat_template`, or
+// tokenizer_config.json's `chat_template` in an HF directory); empty if none.
+std::string chat_template(const std::filesystem::path& path) {
+  if (path.extension() == ".gguf") {
+    const auto gguf = io::GgufFile::open(path);
+    return gguf->find("tokenizer.chat_template") ? gguf->get_string("tokenizer.chat_template") : std::string();
+  }
+  const auto file = path / "tokenizer_config.json";
+  if (!std::filesystem::is_regular_file(file)) return {};
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_object() && j.contains("chat_template") && j["chat_template"].is_string()
+             ? j["chat_template"].get<std::string>()
+             : std::string();
+}
+
+// Vocabulary size, BOS/EOS and the chat template, so a generation template
+// (gen.template) can be written from what the model expects.
+void print_tokenizer(const std::filesystem::path& path) {
+  try {
+    const auto tok = tokenizer::load_tokenizer(path);
+    auto token = [&](std::optional<int32_t> id) {
+      return id ? fmt::format("{} {}", *id, nlohmann::json(tok.decode(std::vector<int32_t>{*id})).dump())
+                : std::string("none");
+    };
+    fmt::print("tokenizer: {} tokens, bos {}, eos {}\n", tok.vocab_size(), token(tok.bos_id()), token(tok.eos_id()));
+  } catch (const Error& e) {
+    fmt::print("tokenizer: not loaded ({})\n", e.what());
+  }
+  const std::string tmpl = chat_template(path);
+  if (tmpl.empty())
+    fmt::print("chat_template: none\n");
+  else
+    fmt::print("chat_template (copy its role markers into gen.template):\n{}\n", tmpl);
+}
+
 int inspect(const config::Config& cfg) {
   std::filesystem::path path = config::find_model(cfg.get_string("model.path"));
   if (std::filesystem::is_regular_file(path / "gptq" / "config.json")) path /= "gptq";  // a run directory
@@ -93,6 +133,7 @@ int inspect(const config::Config& cfg) {
     fmt::print("  {} ({})\n", f.string(), human_bytes(size));
   }
   fmt::print("total size: {} ({} bytes)\n", human_bytes(total), total);
+  print_tokenizer(path);
   if (io::is_gptq_config(model->config()) && check_gptq(path) > 0) return 1;
   return 0;
 }
@@ -104,7 +145,8 @@ Command inspect_command() {
           .summary = "architecture, tensors, parameter count and files of a model; checks GPTQ checkpoints",
           .description =
               "Opens a model (HF directory, .gguf file or short name such as smollm2-135m) without loading\n"
-              "its weights and prints its architecture, tensor count, parameters and files.\n"
+              "its weights and prints its architecture, tensor count, parameters, files, tokenizer (size, BOS,\n"
+              "EOS) and chat template (the role markers to put into gen.template).\n"
               "For a GPTQ checkpoint (or a run directory holding gptq/) it also lists every quantized layer\n"
               "(shape, bits, group size, sym, act-order, format, packed vs fp16 size) after unpacking it in\n"
               "full and checking codes, zero points, scales and g_idx; it exits with 1 when a layer fails.",

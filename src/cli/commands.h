@@ -13,6 +13,7 @@ Command export_command();   // outputs of a quantize run from its checkpoint
 Command inspect_command();  // architecture, tensors and files of a model
 Command version_command();  // the version
 Command sweep_command();    // a grid of quantize runs, locally or as a Slurm array, and their results table
+Command generate_command();  // text from a model, batched and KV-cached
 
 // Every subcommand, in the order of the top-level help.
 std::vector<Command> all_commands();

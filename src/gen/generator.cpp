@@ -1,6 +1,7 @@
 #include "gen/generator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -20,6 +21,18 @@ const char* stop_reason_name(StopReason r) {
   }
   return "?";
 }
+
+namespace {
+
+// log softmax(logits)[token] in fp64.
+double log_probability(std::span<const float> logits, int32_t token) {
+  const float mx = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (const float x : logits) sum += std::exp(static_cast<double>(x) - mx);
+  return static_cast<double>(logits[static_cast<size_t>(token)]) - mx - std::log(sum);
+}
+
+}  // namespace
 
 Generator::Generator(const model::Model& model, backend::Context& ctx, const tokenizer::Tokenizer* tok)
     : model_(&model), ctx_(&ctx), tok_(tok) {
@@ -114,6 +127,7 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
       const int32_t token =
           choose_token(row, opt.sampling, requests[s].seed, static_cast<int64_t>(g.tokens.size()));
       g.tokens.push_back(token);
+      g.logprobs.push_back(log_probability(row, token));
       if (std::find(opt.stop_ids.begin(), opt.stop_ids.end(), token) != opt.stop_ids.end()) {
         g.reason = StopReason::StopId;
         done[s] = true;

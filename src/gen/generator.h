@@ -42,7 +42,8 @@ enum class StopReason { StopId, StopString, MaxTokens };
 const char* stop_reason_name(StopReason r);
 
 struct Generated {
-  std::vector<int32_t> tokens;  // new tokens only (a stop id or stop string is included)
+  std::vector<int32_t> tokens;   // new tokens only (a stop id or stop string is included)
+  std::vector<double> logprobs;  // log p(token) under the model's untempered, unfiltered distribution
   StopReason reason = StopReason::MaxTokens;
 };
 

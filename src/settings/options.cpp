@@ -1,6 +1,7 @@
 #include "settings/options.h"
 
 #include "core/error.h"
+#include "gen/options.h"
 #include "quant/method.h"
 
 namespace maca::config {
@@ -132,6 +133,7 @@ const Schema& builtin_schema() {
     declare_calib_options(s);
     quant::declare_options(s);
     declare_export_options(s);
+    gen::declare_options(s);
     declare_inspect_options(s);
     declare_sweep_options(s);
     return s;
