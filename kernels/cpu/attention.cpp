@@ -128,8 +128,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<cons
     offset += n;
   }
   MACA_ASSERT(offset == tokens, "attention: seq_lens sum {} != tokens {}", offset, tokens);
-  run_tasks(q.data<float>(), out.data<float>(), seqs,
-            {hq, hkv, d, sliding_window > 0 ? sliding_window : 0, scale});
+  run_tasks(q.data<float>(), out.data<float>(), seqs, {hq, hkv, d, sliding_window > 0 ? sliding_window : 0, scale});
 }
 
 void attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
@@ -152,8 +151,7 @@ void attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_ca
     offset += s.q_len;
   }
   MACA_ASSERT(offset == q.dim(0), "attention_cached: {} queries in seqs, q has {}", offset, q.dim(0));
-  run_tasks(q.data<float>(), out.data<float>(), views,
-            {hq, hkv, d, sliding_window > 0 ? sliding_window : 0, scale});
+  run_tasks(q.data<float>(), out.data<float>(), views, {hq, hkv, d, sliding_window > 0 ? sliding_window : 0, scale});
 }
 
 }  // namespace maca::kernels::cpu

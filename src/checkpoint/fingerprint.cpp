@@ -23,12 +23,6 @@ constexpr int64_t kEdgeBytes = int64_t{4} << 20;  // hashed at each end of a mod
 // Parts in the order differences() reports them.
 constexpr std::array<const char*, 4> kPartOrder = {"config", "model", "calib", "version"};
 
-bool affects_results(std::string_view key) {
-  for (const std::string_view section : {"run.", "eval.", "export.", "inspect.", "sweep."})
-    if (key.starts_with(section)) return false;
-  return true;
-}
-
 std::string hash_items(const std::map<std::string, std::string>& items) {
   Fnv1a h;
   for (const auto& [key, value] : items) {
@@ -46,7 +40,7 @@ FingerprintPart text_part(const std::string& text) {
   return {h.hex(), text, {}};
 }
 
-FingerprintPart config_part(const config::Config& config) {
+FingerprintPart config_part(const config::Config& config, const KeyFilter& affects_results) {
   FingerprintPart part;
   for (const config::Option& option : config.schema().options())
     if (affects_results(option.key)) part.items[option.key] = config::format_value(config.value(option.key));
@@ -158,10 +152,16 @@ void Fnv1a::update(const void* data, size_t size) {
 
 std::string Fnv1a::hex() const { return fmt::format("{:016x}", hash_); }
 
+bool quantize_key(std::string_view key) {
+  for (const std::string_view section : {"run.", "eval.", "export.", "inspect.", "sweep.", "gen.", "faq."})
+    if (key.starts_with(section)) return false;
+  return true;
+}
+
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
-                             const std::string& calib_hash) {
+                             const std::string& calib_hash, const KeyFilter& affects_results) {
   Fingerprint fp;
-  fp.parts["config"] = config_part(config);
+  fp.parts["config"] = config_part(config, affects_results);
   fp.parts["model"] = model_part(model_files);
   fp.parts["calib"] = {calib_hash, "calibration tokens and row weights", {}};
   fp.parts["version"] = text_part(MACA_VERSION);

@@ -5,8 +5,9 @@
 //
 // Parts, each with a hash, a short description and the items a mismatch
 // message names:
-//   config   every resolved option that can change the result: all keys but
-//            run.*, eval.*, export.*, inspect.*, sweep.* (items: key -> value)
+//   config   every resolved option that can change the result (a KeyFilter;
+//            for quantize all keys but run.*, eval.*, export.*, inspect.*,
+//            sweep.*, gen.*, faq.*) (items: key -> value)
 //   model    per model file: name, size and a hash of its first and last
 //            4 MiB (never the whole file: models reach 140 GB)
 //            (items: file name -> "<size> <hash>")
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -53,8 +55,12 @@ struct Fingerprint {
 // their first and last 4 MiB; an unreadable one is a maca::FileError.
 // `calib_hash` comes from hash_calibration (or any stable text identifying the
 // calibration set); `ranks` is the number of ranks of the job.
+using KeyFilter = std::function<bool(std::string_view key)>;
+// The config keys that can change a quantize job's result.
+bool quantize_key(std::string_view key);
+
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
-                             const std::string& calib_hash);
+                             const std::string& calib_hash, const KeyFilter& affects_results = quantize_key);
 
 // Hash of a calibration set: `tokens` of every sequence, concatenated, and
 // `weights`, the sample weight of every row (token position) in the same

@@ -56,7 +56,7 @@ int dispatch(int argc, char** argv) {
 
 }  // namespace
 
-std::vector<Command> all_commands() { return {quantize_command(), export_command(), eval_command(), generate_command(), inspect_command(), version_command(), sweep_command()}; }
+std::vector<Command> all_commands() { return {quantize_command(), export_command(), eval_command(), generate_command(), faq_command(), inspect_command(), version_command(), sweep_command()}; }
 
 int run(int argc, char** argv) {
   int code = 0;

@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/timer.h"
-#include "dist/partition.h"
 #include "dist/comm.h"
+#include "dist/partition.h"
 #include "gen/options.h"
 #include "io/model_source.h"
 
@@ -27,14 +27,15 @@ int run_generate(const config::Config& cfg) {
   const model::Model model(*source, *ctx);
   const auto tok = tokenizer::load_tokenizer(model_path);
   MACA_CHECK(!cfg.get_string("gen.prompt").empty(), "maca generate: no prompt (give --prompt TEXT)");
-  const std::string text = gen::apply_template(cfg.get_string("gen.template"), cfg.get_string("gen.prompt"),
-                                               "gen.template");
+  const std::string text =
+      gen::apply_template(cfg.get_string("gen.template"), cfg.get_string("gen.prompt"), "gen.template");
   const std::vector<int32_t> prompt = tok.encode(text, true);
   const gen::GenerateOptions opt = gen::read_generate_options(cfg, tok, model.spec().vocab);
 
   std::vector<gen::GenerateRequest> requests;
   const auto seed = static_cast<uint64_t>(cfg.get_int("gen.seed"));
-  for (int64_t i = 0; i < cfg.get_int("gen.samples"); ++i) requests.push_back({prompt, seed + static_cast<uint64_t>(i)});
+  for (int64_t i = 0; i < cfg.get_int("gen.samples"); ++i)
+    requests.push_back({prompt, seed + static_cast<uint64_t>(i)});
   const gen::Generator generator(model, *ctx, &tok);
   Timer timer;
   const auto out = generator.generate(requests, opt);
@@ -47,10 +48,11 @@ int run_generate(const config::Config& cfg) {
                gen::stop_reason_name(out[i].reason), tok.decode(out[i].tokens, true));
   }
   const int64_t prompt_tokens = static_cast<int64_t>(prompt.size() * requests.size());
-  fmt::print("--- {} samples of a {}-token prompt, batch {}: {} prompt + {} new tokens in {:.2f} s, {:.1f} new tokens/s "
-             "(prefill included), peak RSS {:.2f} GiB ---\n",
-             requests.size(), prompt.size(), opt.batch, prompt_tokens, new_tokens, seconds,
-             static_cast<double>(new_tokens) / seconds, static_cast<double>(peak_rss_bytes()) / (1 << 30));
+  fmt::print(
+      "--- {} samples of a {}-token prompt, batch {}: {} prompt + {} new tokens in {:.2f} s, {:.1f} new tokens/s "
+      "(prefill included), peak RSS {:.2f} GiB ---\n",
+      requests.size(), prompt.size(), opt.batch, prompt_tokens, new_tokens, seconds,
+      static_cast<double>(new_tokens) / seconds, static_cast<double>(peak_rss_bytes()) / (1 << 30));
   return 0;
 }
 

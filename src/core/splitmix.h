@@ -18,7 +18,7 @@ struct SplitMix {
     return z ^ (z >> 31);
   }
   double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
-  double normal() {  // Box–Muller
+  double normal() {                                                                   // Box–Muller
     const double u1 = uniform(), u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
   }

@@ -57,6 +57,14 @@ class Comm {
   CommStats stats_;
 };
 
+// `text` as rank `root` has it, on every rank (e.g. a run directory whose
+// default name carries a start time that ranks may see differently).
+inline std::string broadcast_string(Comm& comm, const std::string& text, int root = 0) {
+  std::vector<uint8_t> bytes(text.begin(), text.end());
+  comm.broadcast(bytes, root);
+  return std::string(bytes.begin(), bytes.end());
+}
+
 // The process-wide communicator: MPI when this process was started by an MPI
 // launcher (mpirun, srun with PMI/PMIx) and maca was built with MPI, serial
 // otherwise. init_world() must run first (cli does it); finalize_world() at a

@@ -42,10 +42,11 @@ Generator::Generator(const model::Model& model, backend::Context& ctx, const tok
   for (int b = 0; b < n; ++b) {
     blocks_.push_back(model.load_block(b));
     const model::BlockWeights& w = blocks_.back();
-    for (const Tensor* t : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down}) bytes += static_cast<int64_t>(t->nbytes());
+    for (const Tensor* t : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down})
+      bytes += static_cast<int64_t>(t->nbytes());
   }
   spdlog::info("generator: {} blocks resident ({:.2f} GiB of linear weights) in {}", n,
-            static_cast<double>(bytes) / (1 << 30), format_duration(timer.seconds()));
+               static_cast<double>(bytes) / (1 << 30), format_duration(timer.seconds()));
 }
 
 std::vector<Generated> Generator::generate(std::span<const GenerateRequest> requests, const GenerateOptions& opt,
@@ -73,9 +74,11 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
                                                  const StepFn& on_step) const {
   const model::ModelSpec& spec = model_->spec();
   const auto n = static_cast<int64_t>(requests.size());
+  auto max_new = [&](const GenerateRequest& r) { return r.max_new_tokens > 0 ? r.max_new_tokens : opt.max_new_tokens; };
   int64_t longest = 0;
-  for (const GenerateRequest& r : requests) longest = std::max(longest, static_cast<int64_t>(r.prompt.size()));
-  model::KvCache cache(spec, *ctx_, n, longest + opt.max_new_tokens, opt.prefill_chunk);
+  for (const GenerateRequest& r : requests)
+    longest = std::max(longest, static_cast<int64_t>(r.prompt.size()) + max_new(r));
+  model::KvCache cache(spec, *ctx_, n, longest, opt.prefill_chunk);
 
   std::vector<Generated> out(static_cast<size_t>(n));
   std::vector<int64_t> fed(static_cast<size_t>(n), 0);  // prompt tokens fed so far
@@ -117,15 +120,15 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
     Tensor last = ctx_->empty({static_cast<int64_t>(sample_rows.size()), spec.hidden});
     for (size_t i = 0; i < sample_rows.size(); ++i)
       std::memcpy(last.data<float>() + static_cast<int64_t>(i) * spec.hidden,
-                  hidden.data<float>() + sample_rows[i] * spec.hidden, static_cast<size_t>(spec.hidden) * sizeof(float));
+                  hidden.data<float>() + sample_rows[i] * spec.hidden,
+                  static_cast<size_t>(spec.hidden) * sizeof(float));
     const Tensor logits = ctx_->to_host(model_->logits(last));
     for (size_t i = 0; i < sample_slots.size(); ++i) {
       const int64_t s = sample_slots[i];
       Generated& g = out[s];
       const std::span<const float> row(logits.data<float>() + static_cast<int64_t>(i) * spec.vocab,
                                        static_cast<size_t>(spec.vocab));
-      const int32_t token =
-          choose_token(row, opt.sampling, requests[s].seed, static_cast<int64_t>(g.tokens.size()));
+      const int32_t token = choose_token(row, opt.sampling, requests[s].seed, static_cast<int64_t>(g.tokens.size()));
       g.tokens.push_back(token);
       g.logprobs.push_back(log_probability(row, token));
       if (std::find(opt.stop_ids.begin(), opt.stop_ids.end(), token) != opt.stop_ids.end()) {
@@ -140,11 +143,48 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
             done[s] = true;
           }
       }
-      if (!done[s] && static_cast<int64_t>(g.tokens.size()) >= opt.max_new_tokens) {
+      if (!done[s] && static_cast<int64_t>(g.tokens.size()) >= max_new(requests[s])) {
         g.reason = StopReason::MaxTokens;
         done[s] = true;
       }
     }
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> Generator::score(std::span<const std::vector<int32_t>> seqs,
+                                                  std::span<const int64_t> from, int64_t batch_tokens) const {
+  MACA_ASSERT(seqs.size() == from.size() && batch_tokens > 0, "score: {} sequences, {} starts", seqs.size(),
+              from.size());
+  const model::ModelSpec& spec = model_->spec();
+  std::vector<std::vector<double>> out(seqs.size());
+  for (size_t i0 = 0; i0 < seqs.size();) {
+    // A batch: whole sequences up to batch_tokens (at least one).
+    size_t i1 = i0;
+    int64_t tokens = 0;
+    while (i1 < seqs.size() && (i1 == i0 || tokens + static_cast<int64_t>(seqs[i1].size()) <= batch_tokens))
+      tokens += static_cast<int64_t>(seqs[i1++].size());
+    std::vector<int32_t> ids, targets;
+    std::vector<int64_t> lens;
+    for (size_t i = i0; i < i1; ++i) {
+      MACA_CHECK(!seqs[i].empty() && from[i] >= 1 && from[i] <= static_cast<int64_t>(seqs[i].size()),
+                 "score: sequence {} has {} tokens, scoring from {}", i, seqs[i].size(), from[i]);
+      ids.insert(ids.end(), seqs[i].begin(), seqs[i].end());
+      targets.insert(targets.end(), seqs[i].begin() + 1, seqs[i].end());
+      targets.push_back(0);  // the last row predicts past the sequence: ignored
+      lens.push_back(static_cast<int64_t>(seqs[i].size()));
+    }
+    Tensor hidden = model_->embed(ids);
+    for (int b = 0; b < spec.n_layers; ++b) model_->forward_block(blocks_[b], b, hidden, lens);
+    std::vector<double> nll(ids.size());
+    model_->token_nll(hidden, targets, nll);
+    int64_t at = 0;
+    for (size_t i = i0; i < i1; ++i) {
+      // Row t predicts token t + 1.
+      for (int64_t t = from[i]; t < lens[i - i0]; ++t) out[i].push_back(nll[static_cast<size_t>(at + t - 1)]);
+      at += lens[i - i0];
+    }
+    i0 = i1;
   }
   return out;
 }

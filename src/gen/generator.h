@@ -36,6 +36,7 @@ struct GenerateOptions {
 struct GenerateRequest {
   std::vector<int32_t> prompt;
   uint64_t seed = 0;
+  int64_t max_new_tokens = 0;  // 0: the options' max_new_tokens
 };
 
 enum class StopReason { StopId, StopString, MaxTokens };
@@ -60,6 +61,13 @@ class Generator {
   // vocabulary, or stop strings without a tokenizer.
   std::vector<Generated> generate(std::span<const GenerateRequest> requests, const GenerateOptions& opt,
                                   const StepFn& on_step = {}) const;
+
+  // Teacher-forced scoring: nll[i][t] = −log p(seq[t] | seq[<t]) for t ≥ from[i]
+  // (positions before from[i] are context only), for the packed sequences in
+  // batches of at most batch_tokens tokens; the same forward as generation's
+  // prefill, without a cache.
+  std::vector<std::vector<double>> score(std::span<const std::vector<int32_t>> seqs, std::span<const int64_t> from,
+                                         int64_t batch_tokens = 8192) const;
 
   const model::Model& model() const { return *model_; }
 

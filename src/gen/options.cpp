@@ -44,8 +44,7 @@ GenerateOptions read_generate_options(const config::Config& cfg, const tokenizer
                 .min_p = cfg.get_float("gen.min_p")};
   if (cfg.get_bool("gen.stop_at_eos") && tok.eos_id()) o.stop_ids.push_back(*tok.eos_id());
   for (const int64_t id : cfg.get_int_list("gen.stop_ids")) {
-    if (id < 0 || id >= vocab)
-      MACA_THROW(ConfigError, "gen.stop_ids: {} is outside the vocabulary [0, {})", id, vocab);
+    if (id < 0 || id >= vocab) MACA_THROW(ConfigError, "gen.stop_ids: {} is outside the vocabulary [0, {})", id, vocab);
     o.stop_ids.push_back(static_cast<int32_t>(id));
   }
   o.stop_strings = cfg.get_string_list("gen.stop");

@@ -18,8 +18,8 @@ KvCache::KvCache(const ModelSpec& spec, backend::Context& ctx, int64_t slots, in
       max_len_(max_len),
       max_step_(max_step),
       row_floats_(spec.n_kv_heads * spec.head_dim) {
-  MACA_CHECK(slots >= 1 && max_len >= 1 && max_step >= 1, "KV cache: {} slots, max_len {}, max_step {}", slots,
-             max_len, max_step);
+  MACA_CHECK(slots >= 1 && max_len >= 1 && max_step >= 1, "KV cache: {} slots, max_len {}, max_step {}", slots, max_len,
+             max_step);
   MACA_CHECK(ctx.device().is_cpu(), "KV cache: only the CPU backend is implemented (got {})", ctx.device().str());
   for (const LayerSpec& layer : spec.layers) {
     Block blk;
@@ -86,8 +86,10 @@ std::vector<backend::CachedSeq> KvCache::append(int b, const KvStep& step, const
     }
     MACA_ASSERT(blk.len[s] + n <= blk.capacity, "KV append: block {} slot {} holds {} + {} > {}", b, s, blk.len[s], n,
                 blk.capacity);
-    std::memcpy(ks + blk.len[s] * row_floats_, kp + row * row_floats_, static_cast<size_t>(n * row_floats_) * sizeof(float));
-    std::memcpy(vs + blk.len[s] * row_floats_, vp + row * row_floats_, static_cast<size_t>(n * row_floats_) * sizeof(float));
+    std::memcpy(ks + blk.len[s] * row_floats_, kp + row * row_floats_,
+                static_cast<size_t>(n * row_floats_) * sizeof(float));
+    std::memcpy(vs + blk.len[s] * row_floats_, vp + row * row_floats_,
+                static_cast<size_t>(n * row_floats_) * sizeof(float));
     blk.len[s] += n;
     seqs.push_back({s, n, blk.len[s], blk.first_pos[s]});
     row += n;

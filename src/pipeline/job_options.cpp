@@ -5,6 +5,7 @@
 #include <fmt/chrono.h>
 #include <fmt/ranges.h>
 
+#include "calib/calib_file.h"
 #include "config/search.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -111,9 +112,13 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
 
   if (o.block.method->needs().hessian) {
     o.sampler = read_sampler(cfg);
-    calib::validate(o.sampler);
     o.calib_format = cfg.get_string("calib.format");
     o.calib_data = config::find_data_file(cfg.get_string("calib.data"), cfg);
+    if (calib::is_calib_set_file(o.calib_data) && o.sampler.kind != "fixed")
+      MACA_THROW(ConfigError, "calib.sampler: '{}' crops its own sequences, but calib.data '{}' is a calibration-set "
+                              "file whose sequences are used as they are; set calib.sampler=fixed",
+                 o.sampler.kind, o.calib_data.string());
+    calib::validate(o.sampler);
   }
 
   const std::string dir = cfg.get_string("run.dir");

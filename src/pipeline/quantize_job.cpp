@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/context.h"
+#include "calib/calib_file.h"
 #include "calib/sampler.h"
 #include "calib/summary.h"
 #include "calib/token_source.h"
@@ -53,15 +54,6 @@ void write_atomic(const std::filesystem::path& path, const std::string& text) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) MACA_THROW(FileError, "cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
-}
-
-// Rank 0's run directory for every rank (the default name carries the start
-// time, which ranks may see differently).
-std::filesystem::path agreed_run_dir(dist::Comm& comm, const std::filesystem::path& mine) {
-  const std::string s = mine.string();
-  std::vector<uint8_t> bytes(s.begin(), s.end());
-  comm.broadcast(bytes, 0);
-  return std::string(bytes.begin(), bytes.end());
 }
 
 void create_run_dir(const std::filesystem::path& dir) {
@@ -205,7 +197,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   const config::Config cfg = resolve_for_model(requested, model.spec(), model_path.filename().string());
   JobOptions opt = read_job_options(cfg, model.spec());
   opt.block.comm = &comm;
-  opt.run_dir = agreed_run_dir(comm, opt.run_dir);
+  opt.run_dir = dist::broadcast_string(comm, opt.run_dir.string());
   install_stop_handlers();
   const quant::Method& method = *opt.block.method;
   const quant::Needs needs = method.needs();
@@ -217,7 +209,19 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   Timer t;
   calib::CalibSet set;
   json calib_json = nullptr;
-  if (!opt.calib_data.empty()) {
+  if (!opt.calib_data.empty() && calib::is_calib_set_file(opt.calib_data)) {
+    const calib::CalibSetFile file = calib::read_calib_set_file(opt.calib_data, model.spec().vocab);
+    set = file.to_calib_set();
+    const calib::CalibSummary summary = calib::summarize(set);
+    spdlog::info("calibration: {} from the calibration-set file {} (used as it is: calib.n_samples and calib.seq_len "
+                 "do not apply)", calib::to_string(summary), opt.calib_data.string());
+    calib_json = {{"data", opt.calib_data.string()},
+                  {"format", fmt::format("{} v{}", calib::kCalibSetFormat, calib::kCalibSetVersion)},
+                  {"sequences", summary.sequences},
+                  {"tokens", summary.tokens},
+                  {"summary", calib::to_string(summary)},
+                  {"provenance", file.provenance}};
+  } else if (!opt.calib_data.empty()) {
     const std::vector<int32_t> stream =
         calib::is_token_file(opt.calib_data)
             ? calib::read_token_file(opt.calib_data, static_cast<int32_t>(model.spec().vocab))

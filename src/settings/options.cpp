@@ -1,6 +1,7 @@
 #include "settings/options.h"
 
 #include "core/error.h"
+#include "faq/options.h"
 #include "gen/options.h"
 #include "quant/method.h"
 
@@ -134,6 +135,7 @@ const Schema& builtin_schema() {
     quant::declare_options(s);
     declare_export_options(s);
     gen::declare_options(s);
+    faq::declare_options(s);
     declare_inspect_options(s);
     declare_sweep_options(s);
     return s;

@@ -60,7 +60,7 @@ TEST(Cli, UnknownCommandSuggestsClosest) {
   const auto r = run_maca("evl");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "unknown command 'evl' (did you mean 'eval'?)")) << r.output;
-  EXPECT_TRUE(contains(r.output, "eval, inspect, version")) << r.output;
+  EXPECT_TRUE(contains(r.output, "eval, generate, faq, inspect, version")) << r.output;
   EXPECT_TRUE(contains(r.output, "[r0]")) << "errors carry the rank prefix:\n" << r.output;
 }
 

@@ -45,13 +45,13 @@ TEST_P(RealGreedy, MatchesTransformers) {
   o.max_new_tokens = static_cast<int64_t>(expected.size());
   o.prefill_chunk = 16;
   const auto out = gen.generate(std::vector<GenerateRequest>{{prompt, 0}}, o);
-  EXPECT_EQ(out[0].tokens, expected) << "maca: " << tok.decode(out[0].tokens) << "\ntransformers: "
-                                     << tok.decode(expected);
+  EXPECT_EQ(out[0].tokens, expected) << "maca: " << tok.decode(out[0].tokens)
+                                     << "\ntransformers: " << tok.decode(expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, RealGreedy,
-                         ::testing::Values("SmolLM2-135M-Instruct.Q4_1.gguf", "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"),
-                         [](const auto& info) { return info.index == 0 ? std::string("smollm2") : std::string("qwen"); });
+INSTANTIATE_TEST_SUITE_P(
+    Models, RealGreedy, ::testing::Values("SmolLM2-135M-Instruct.Q4_1.gguf", "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"),
+    [](const auto& info) { return info.index == 0 ? std::string("smollm2") : std::string("qwen"); });
 
 }  // namespace
 }  // namespace maca::gen

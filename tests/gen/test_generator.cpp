@@ -167,7 +167,8 @@ TEST(ChooseToken, DrawsWithTheFilteredProbabilities) {
 TEST(ChooseToken, TheDrawDependsOnSeedAndStepOnly) {
   const SamplingParams p{.temperature = 1, .top_k = 0, .top_p = 1};
   for (uint64_t s = 0; s < 20; ++s)
-    for (int64_t step = 0; step < 5; ++step) EXPECT_EQ(choose_token(kLogits, p, s, step), choose_token(kLogits, p, s, step));
+    for (int64_t step = 0; step < 5; ++step)
+      EXPECT_EQ(choose_token(kLogits, p, s, step), choose_token(kLogits, p, s, step));
   int differ = 0;
   for (uint64_t s = 0; s < 200; ++s) differ += choose_token(kLogits, p, s, 0) != choose_token(kLogits, p, s, 1);
   EXPECT_GT(differ, 40);  // steps draw independently (expected ~124 of 200)
