@@ -53,6 +53,8 @@ const char* score_name(Score s) {
       return "teacher_nll";
     case Score::TargetNll:
       return "target_nll";
+    case Score::ActivationDistance:
+      return "activation_distance";
     case Score::None:
       return "none";
   }
@@ -83,9 +85,11 @@ void declare_options(config::Schema& s) {
          config::in_range(1, 1024)});
   s.add({"faq.score", std::string("teacher_nll"),
          "expert score of a candidate: teacher_nll (mean NLL of its tokens under the teacher, from generation), "
-         "target_nll (under the full-precision target), none (no selection: the first candidates that pass the "
-         "filters)",
-         config::one_of({"teacher_nll", "target_nll", "none"})});
+         "target_nll (under the full-precision target), activation_distance (minus the mean squared log ratio of "
+         "the per-channel RMS of the target's last hidden states over the answer to that over the original "
+         "samples: how in-distribution the text is for the target), none (no selection: the first candidates that "
+         "pass the filters)",
+         config::one_of({"teacher_nll", "target_nll", "activation_distance", "none"})});
   s.add({"faq.score_trim", 0.1, "fraction of a candidate's token NLLs dropped at each end before the mean (outliers)",
          config::in_range(0, 0.45)});
   s.add({"faq.max_new_tokens", std::int64_t{0},
@@ -131,7 +135,10 @@ FaqOptions read_options(const config::Config& cfg) {
     MACA_THROW(ConfigError, "faq.select: {} winners per group, but a group has only faq.candidates = {}", o.select,
                o.candidates);
   const std::string score = cfg.get_string("faq.score");
-  o.score = score == "teacher_nll" ? Score::TeacherNll : score == "target_nll" ? Score::TargetNll : Score::None;
+  o.score = score == "teacher_nll"           ? Score::TeacherNll
+            : score == "target_nll"          ? Score::TargetNll
+            : score == "activation_distance" ? Score::ActivationDistance
+                                             : Score::None;
   o.score_trim = cfg.get_float("faq.score_trim");
   o.max_new_tokens = cfg.get_int("faq.max_new_tokens");
   o.min_new_tokens = cfg.get_int("faq.min_new_tokens");

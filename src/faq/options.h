@@ -10,7 +10,7 @@
 
 namespace maca::faq {
 
-enum class Score { TeacherNll, TargetNll, None };
+enum class Score { TeacherNll, TargetNll, ActivationDistance, None };
 enum class Pack { Concat, Truncate };
 
 struct FaqOptions {

@@ -18,6 +18,18 @@ double trimmed_mean(std::span<const double> values, double trim) {
   return sum / static_cast<double>(n - 2 * drop);
 }
 
+double activation_score(std::span<const double> a, std::span<const double> b) {
+  double sum = 0;
+  int64_t n = 0;
+  for (size_t c = 0; c < std::min(a.size(), b.size()); ++c)
+    if (a[c] > 0 && b[c] > 0) {
+      const double d = std::log(a[c]) - std::log(b[c]);
+      sum += d * d;
+      ++n;
+    }
+  return n ? -sum / static_cast<double>(n) : 0.0;
+}
+
 GroupResult compete(std::span<const Contender> group, int64_t m, bool ranked) {
   GroupResult r;
   r.z.assign(group.size(), 0.0);

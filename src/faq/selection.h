@@ -14,6 +14,11 @@ namespace maca::faq {
 // largest (never all of them). 0 for an empty span.
 double trimmed_mean(std::span<const double> values, double trim);
 
+// −mean over channels of (ln a[c] − ln b[c])²: 0 for identical per-channel
+// RMS profiles, more negative the further apart (channels where either is 0
+// are skipped).
+double activation_score(std::span<const double> a, std::span<const double> b);
+
 struct Contender {
   bool passed = false;  // through the filters
   double score = 0;     // higher is better (−trimmed mean NLL)

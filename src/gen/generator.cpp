@@ -152,12 +152,12 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
   return out;
 }
 
-std::vector<std::vector<double>> Generator::score(std::span<const std::vector<int32_t>> seqs,
-                                                  std::span<const int64_t> from, int64_t batch_tokens) const {
+std::vector<Generator::Scored> Generator::score(std::span<const std::vector<int32_t>> seqs,
+                                                std::span<const int64_t> from, int64_t batch_tokens) const {
   MACA_ASSERT(seqs.size() == from.size() && batch_tokens > 0, "score: {} sequences, {} starts", seqs.size(),
               from.size());
   const model::ModelSpec& spec = model_->spec();
-  std::vector<std::vector<double>> out(seqs.size());
+  std::vector<Scored> out(seqs.size());
   for (size_t i0 = 0; i0 < seqs.size();) {
     // A batch: whole sequences up to batch_tokens (at least one).
     size_t i1 = i0;
@@ -178,11 +178,22 @@ std::vector<std::vector<double>> Generator::score(std::span<const std::vector<in
     for (int b = 0; b < spec.n_layers; ++b) model_->forward_block(blocks_[b], b, hidden, lens);
     std::vector<double> nll(ids.size());
     model_->token_nll(hidden, targets, nll);
+    const Tensor h = ctx_->to_host(hidden);
     int64_t at = 0;
     for (size_t i = i0; i < i1; ++i) {
+      const int64_t len = lens[i - i0];
       // Row t predicts token t + 1.
-      for (int64_t t = from[i]; t < lens[i - i0]; ++t) out[i].push_back(nll[static_cast<size_t>(at + t - 1)]);
-      at += lens[i - i0];
+      for (int64_t t = from[i]; t < len; ++t) out[i].nll.push_back(nll[static_cast<size_t>(at + t - 1)]);
+      std::vector<double>& rms = out[i].channel_rms;
+      rms.assign(static_cast<size_t>(spec.hidden), 0.0);
+      for (int64_t t = from[i]; t < len; ++t)
+        for (int64_t c = 0; c < spec.hidden; ++c) {
+          const double x = h.data<float>()[(at + t) * spec.hidden + c];
+          rms[static_cast<size_t>(c)] += x * x;
+        }
+      if (len > from[i])
+        for (double& r : rms) r = std::sqrt(r / static_cast<double>(len - from[i]));
+      at += len;
     }
     i0 = i1;
   }

@@ -62,12 +62,18 @@ class Generator {
   std::vector<Generated> generate(std::span<const GenerateRequest> requests, const GenerateOptions& opt,
                                   const StepFn& on_step = {}) const;
 
-  // Teacher-forced scoring: nll[i][t] = −log p(seq[t] | seq[<t]) for t ≥ from[i]
-  // (positions before from[i] are context only), for the packed sequences in
-  // batches of at most batch_tokens tokens; the same forward as generation's
-  // prefill, without a cache.
-  std::vector<std::vector<double>> score(std::span<const std::vector<int32_t>> seqs, std::span<const int64_t> from,
-                                         int64_t batch_tokens = 8192) const;
+  // Teacher-forced scoring of sequence i from position from[i] on (earlier
+  // positions are context only): the NLL of each scored token, −log p(seq[t] |
+  // seq[<t]), and the per-channel RMS of the last block's output (before the
+  // final norm) over the scored positions. Packed sequences in batches of at
+  // most batch_tokens tokens; the same forward as generation's prefill,
+  // without a cache.
+  struct Scored {
+    std::vector<double> nll;          // one per position t >= from[i]
+    std::vector<double> channel_rms;  // [hidden]
+  };
+  std::vector<Scored> score(std::span<const std::vector<int32_t>> seqs, std::span<const int64_t> from,
+                            int64_t batch_tokens = 8192) const;
 
   const model::Model& model() const { return *model_; }
 

@@ -87,6 +87,21 @@ TEST_F(FaqCli, SelectionSettingsReuseTheUnitsAndALostUnitComesBackIdentical) {
   EXPECT_TRUE(contains(again.output, "0 to generate, 2 found finished")) << again.output;
   EXPECT_EQ(read(dir_ / "none.json")["provenance"]["selection"]["score"], "none");
 
+  for (const char* score : {"target_nll", "activation_distance"}) {
+    const fs::path out = dir_ / (std::string(score) + ".json");
+    const auto r = run_maca(faq_args("run", fmt::format("--set faq.score={} --out {}", score, out.string())));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "0 to generate")) << r.output;
+    const json f = read(out);
+    EXPECT_EQ(f["provenance"]["selection"]["score"], score);
+    for (const auto& g : f["groups"])
+      for (const auto& c : g["candidates"]) {
+        if (c["filter"] != "ok") continue;
+        // Both are minus a mean of non-negative terms: NLLs, squared log ratios.
+        EXPECT_LT(c["score"].get<double>(), 0.0) << score;
+      }
+  }
+
   fs::remove(dir_ / "run" / "units" / "unit-00001.json");
   fs::remove(dir_ / "run" / "calib-set.json");
   const auto resumed = run_maca(faq_args("run"));

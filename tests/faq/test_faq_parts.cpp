@@ -70,6 +70,15 @@ TEST(Selection, BestZScoresWinAmongThoseThatPassed) {
   EXPECT_TRUE(compete(std::vector<Contender>{{false, 1}}, 1, true).winners.empty());
 }
 
+TEST(Selection, ActivationScoreIsMinusTheMeanSquaredLogRatio) {
+  const std::vector<double> a = {1, 2, 4}, b = {1, 1, 1};
+  EXPECT_DOUBLE_EQ(activation_score(a, a), 0.0);
+  const double l2 = std::log(2.0);
+  EXPECT_NEAR(activation_score(a, b), -(0 + l2 * l2 + 4 * l2 * l2) / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(activation_score(a, b), activation_score(b, a));
+  EXPECT_DOUBLE_EQ(activation_score(std::vector<double>{0, 2}, std::vector<double>{5, 2}), 0.0);  // zero channel skipped
+}
+
 calib::CalibSample sample(std::vector<int32_t> tokens, const std::string& kind) {
   calib::CalibSample s;
   s.tokens = std::move(tokens);
