@@ -8,6 +8,7 @@
 #include "backend/context.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/stop_request.h"
 #include "core/timer.h"
 #include "dist/comm.h"
 #include "dist/partition.h"
@@ -20,8 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // This rank's units (u ≡ rank mod P) that are not on disk yet, generated
-// and saved one by one, with progress in tokens/s and an ETA.
-void generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
+// and saved one by one, with progress in tokens/s and an ETA. Returns false
+// when a stop was requested (SIGUSR1/SIGTERM) before all were done.
+bool generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
   std::vector<int64_t> pending;
   int64_t expected_tokens = 0, found = 0;
   for (int64_t u = comm.rank(); u < job.units(); u += comm.size()) {
@@ -38,7 +40,7 @@ void generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
       "finished in {}",
       job.originals.sequences.size(), job.fo.candidates, job.requests.size(), job.units(), job.go.batch, pending.size(),
       found, job.run_dir.string());
-  if (pending.empty()) return;
+  if (pending.empty()) return true;
   const gen::Generator generator(*job.teacher.model, ctx, &job.teacher.tok);
   Progress progress("faq generate (prompt + new tokens, at most)", expected_tokens, "tokens", 30.0);
   for (const int64_t u : pending) {
@@ -51,8 +53,10 @@ void generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
     for (size_t i = 0; i < unit.size(); ++i)
       cands.push_back({unit[i].source, unit[i].candidate, unit[i].req.seed, outs[i]});
     write_unit(unit_path(job.run_dir, u), cands, unit_timer.seconds());
+    if (stop_requested() && u != pending.back()) return false;
   }
   progress.finish();
+  return true;
 }
 
 }  // namespace
@@ -63,10 +67,13 @@ int run_regenerate(const config::Config& cfg) {
   const auto ctx =
       backend::Context::create(dev == "auto" ? Device::cpu() : backend::parse_device(dev),
                                dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
+  install_stop_handlers();
   const Job job(cfg, *ctx, comm);
   Timer wall;
-  generate_units(job, *ctx, comm);
-  comm.barrier();
+  const bool complete = generate_units(job, *ctx, comm);
+  if (comm.allreduce_max(complete ? 0 : 1) != 0)
+    MACA_THROW(Stopped, "stopped on request with finished units saved in {}; rerun the same command to continue",
+               job.run_dir.string());
   if (comm.rank() == 0) {
     std::vector<Candidate> cands;
     GenerationCost cost{.ranks = comm.size()};

@@ -29,7 +29,7 @@
 #include "pipeline/export_run.h"
 #include "pipeline/job_options.h"
 #include "pipeline/run_checkpoint.h"
-#include "pipeline/stop_request.h"
+#include "core/stop_request.h"
 #include "tokenizer/tokenizer.h"
 
 namespace maca::pipeline {

@@ -2,15 +2,19 @@
 // tokenizer), teacher = target (self-calibration) unless stated: the
 // calibration-set file it writes, a rerun with other selection settings that
 // re-uses the generated units, a lost unit regenerated identically, the
-// family check (refused, then forced), and `maca quantize` calibrating on the
+// family check (refused, then forced), a stop request (exit 75, resumed to the
+// same set), and `maca quantize` calibrating on the
 // file with its fingerprint covering the file's tokens.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "common/child_process.h"
 #include "common/run_maca.h"
 #include "common/tiny_run.h"
 
@@ -117,6 +121,28 @@ TEST_F(FaqCli, SelectionSettingsReuseTheUnitsAndALostUnitComesBackIdentical) {
   const auto changed = run_maca(faq_args("run", "--set faq.candidates=3"));
   EXPECT_NE(changed.code, 0);
   EXPECT_TRUE(contains(changed.output, "faq.candidates")) << changed.output;
+}
+
+TEST_F(FaqCli, StopRequestEndsAfterAUnitAndResumesToTheSameSet) {
+  // 120 single-request units, so the signal lands while units remain.
+  const std::string many = "--set calib.n_samples=60 --set calib.seq_len=24 --set gen.batch=1";
+  ASSERT_EQ(run_maca(faq_args("ref", many)).code, 0);
+  std::vector<std::string> argv = {MACA_BINARY};
+  std::istringstream words(faq_args("stopped", many));
+  for (std::string w; words >> w;) argv.push_back(w);
+  test_support::Child c = test_support::spawn(argv);
+  ASSERT_TRUE(test_support::read_until(c, "generator:", 60)) << c.output;
+  kill(c.pid, SIGUSR1);
+  const auto e = test_support::wait_child(c);
+  EXPECT_EQ(e.code, 75) << c.output;
+  EXPECT_TRUE(contains(c.output, "stopped on request")) << c.output;
+  EXPECT_FALSE(fs::exists(dir_ / "stopped" / "calib-set.json"));
+  const auto resumed = run_maca(faq_args("stopped", many));
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_TRUE(contains(resumed.output, "found finished")) << resumed.output;
+  const json a = read(dir_ / "ref" / "calib-set.json"), b = read(dir_ / "stopped" / "calib-set.json");
+  EXPECT_EQ(a["samples"], b["samples"]);
+  EXPECT_EQ(a["groups"], b["groups"]);
 }
 
 TEST_F(FaqCli, AnotherFamilyIsRefusedUnlessForced) {

@@ -1,9 +1,9 @@
-#include "pipeline/stop_request.h"
+#include "core/stop_request.h"
 
 #include <csignal>
 #include <initializer_list>
 
-namespace maca::pipeline {
+namespace maca {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -27,4 +27,4 @@ void install_stop_handlers() {
 
 bool stop_requested() { return g_stop != 0; }
 
-}  // namespace maca::pipeline
+}  // namespace maca
