@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,45 @@ TEST_F(FaqCli, AnotherFamilyIsRefusedUnlessForced) {
   const auto forced = run_maca(faq_args("forced", other + " --set faq.force=true"));
   ASSERT_EQ(forced.code, 0) << forced.output;
   EXPECT_EQ(read(dir_ / "forced" / "calib-set.json")["provenance"]["teacher"]["forced"], true);
+}
+
+TEST_F(FaqCli, AnotherTokenizerIsRefusedUnlessForcedThenReTokenized) {
+  // The same model with a tokenizer whose ids of 'e' and 't' are swapped.
+  fs::create_directories(dir_ / "swapped");
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy(dir_ / "llama" / f, dir_ / "swapped" / f);
+  json tok = read(dir_ / "llama" / "tokenizer.json");
+  json& vocab = tok["model"]["vocab"];
+  const int e = vocab["e"].get<int>(), t = vocab["t"].get<int>();
+  vocab["e"] = t;
+  vocab["t"] = e;
+  std::ofstream(dir_ / "swapped" / "tokenizer.json") << tok.dump();
+
+  const std::string other = "--set faq.teacher=" + (dir_ / "swapped").string() +
+                            " --set faq.pack=truncate --set calib.seq_len=400 --set gen.max_new_tokens=24";
+  const auto refused = run_maca(faq_args("run", other));
+  EXPECT_NE(refused.code, 0);
+  EXPECT_TRUE(contains(refused.output, "tokenizer differs")) << refused.output;
+  const auto forced = run_maca(faq_args("forced", other + " --set faq.force=true"));
+  ASSERT_EQ(forced.code, 0) << forced.output;
+  const json f = read(dir_ / "forced" / "calib-set.json");
+  EXPECT_EQ(f["provenance"]["teacher"]["same_tokenizer"], false);
+  // Each winner's text (the teacher's tokens decoded by the teacher) is in its
+  // sample, whose tokens are the target's: the text was re-tokenized.
+  int checked = 0, swapped_bytes = 0;
+  for (const auto& g : f["groups"])
+    for (const auto& c : g["candidates"]) {
+      if (!c["selected"].get<bool>()) continue;
+      bool found = false;
+      for (const auto& s : f["samples"])
+        found = found || contains(s["text"].get<std::string>(), c["text"].get<std::string>());
+      EXPECT_TRUE(found) << c["text"];
+      ++checked;
+      const std::string text = c["text"];
+      swapped_bytes +=
+          static_cast<int>(std::count(text.begin(), text.end(), 'e') + std::count(text.begin(), text.end(), 't'));
+    }
+  EXPECT_EQ(checked, 3);
+  EXPECT_GT(swapped_bytes, 0) << "no winner holds an 'e' or 't': the check above proves nothing";
 }
 
 TEST_F(FaqCli, QuantizeCalibratesOnTheFileAndItsFingerprintCoversIt) {
