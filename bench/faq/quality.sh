@@ -21,19 +21,18 @@ CODE=runs/data/python3.11-stdlib.txt
 [[ -f $CODE ]] || bench/faq/make_code_text.sh "$CODE"
 echo "# $(date -u +%FT%TZ) $(uname -n) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) nproc=$(nproc)"
 echo "# N=$N L=$L SEED=$SEED K=$K WINDOWS=$WINDOWS BATCH=$BATCH METHODS=$METHODS MACA=$MACA"
-src=(--set calib.n_samples=$N --set calib.seq_len=$L --set calib.seed=$SEED)
+src=(--set "calib.n_samples=$N" --set "calib.seq_len=$L" --set "calib.seed=$SEED")
 regen() {  # name teacher [extra args]
   local dir=$OUT/regen-$1-s$SEED; shift
   local teacher=$1; shift
   [[ -f $dir/calib-set.json ]] && return 0
-  $MACA faq -c configs/faq-qwen2.5-coder.yaml "${src[@]}" --teacher "$teacher" --set faq.candidates=$K \
-    --set gen.batch=$BATCH --set gen.seed=$SEED --run-dir "$dir" "$@"
+  $MACA faq -c configs/faq-qwen2.5-coder.yaml "${src[@]}" --teacher "$teacher" --set "faq.candidates=$K" \
+    --set "gen.batch=$BATCH" --set "gen.seed=$SEED" --run-dir "$dir" "$@"
 }
 regen faq qwen2.5-coder-1.5b
-regen self qwen2.5-coder-0.5b
 noselect=$OUT/regen-faq-s$SEED/calib-set-noselect.json
 [[ -f $noselect ]] || $MACA faq -c configs/faq-qwen2.5-coder.yaml "${src[@]}" --teacher qwen2.5-coder-1.5b \
-  --set faq.candidates=$K --set gen.batch=$BATCH --set gen.seed=$SEED --set faq.score=none \
+  --set "faq.candidates=$K" --set "gen.batch=$BATCH" --set "gen.seed=$SEED" --set faq.score=none \
   --run-dir "$OUT/regen-faq-s$SEED" --out "$noselect"
 
 code_ppl() {  # model dir_for_eval_json
@@ -41,22 +40,24 @@ code_ppl() {  # model dir_for_eval_json
     --max-windows "$WINDOWS" --set run.dir="$2" > /dev/null
 }
 code_ppl qwen2.5-coder-0.5b "$OUT/fp-code"
-first=true
-for m in $METHODS; do
-  for set in original faq self noselect; do
-    case $set in
-      original) data=c4-sample/c4-en-train.00000-of-01024.first1000.jsonl ;;
-      faq) data=$OUT/regen-faq-s$SEED/calib-set.json ;;
-      self) data=$OUT/regen-self-s$SEED/calib-set.json ;;
-      noselect) data=$noselect ;;
-    esac
-    run=$OUT/$m-$set-s$SEED
-    if [[ ! -f $run/report.json ]]; then
-      $MACA quantize -c configs/$m-w3g128.yaml --model qwen2.5-coder-0.5b "${src[@]}" --set calib.data="$data" \
-        --set eval.max_windows=$WINDOWS --set eval.fp=$first --set export.gptq=false --run-dir "$run"
-    fi
-    first=false
-    code_ppl "$run/fake_quant" "$run/code-eval"
-  done
-done
+quantize_on() {  # method set
+  local m=$1 set=$2 data run=$OUT/$1-$2-s$SEED
+  case $set in
+    original) data=c4-sample/c4-en-train.00000-of-01024.first1000.jsonl ;;
+    faq) data=$OUT/regen-faq-s$SEED/calib-set.json ;;
+    self) data=$OUT/regen-self-s$SEED/calib-set.json ;;
+    noselect) data=$noselect ;;
+  esac
+  if [[ ! -f $run/report.json ]]; then
+    local fp=false
+    [[ $m-$set == ${METHODS%% *}-original ]] && fp=true  # FP once
+    $MACA quantize -c "configs/$m-w3g128.yaml" --model qwen2.5-coder-0.5b "${src[@]}" --set calib.data="$data" \
+      --set "eval.max_windows=$WINDOWS" --set eval.fp=$fp --set export.gptq=false --run-dir "$run"
+  fi
+  code_ppl "$run/fake_quant" "$run/code-eval"
+}
+# The sets that need no more generation first, then self-calibration.
+for m in $METHODS; do for set in original faq noselect; do quantize_on "$m" "$set"; done; done
+regen self qwen2.5-coder-0.5b
+for m in $METHODS; do quantize_on "$m" self; done
 python3 bench/faq/collect.py "$OUT" "$SEED"

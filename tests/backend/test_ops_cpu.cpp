@@ -127,6 +127,44 @@ TEST_F(CpuOps, AttentionMatchesNaive) {
   }
 }
 
+TEST_F(CpuOps, AttentionCachedMatchesPackedAtTheSamePositions) {
+  // One sequence of 13 tokens; its keys in slot 1 of a cache (slot 0 holds
+  // noise), the queries of positions 10..12; with a window of 4 the cache
+  // holds only positions 7..12 (k_pos 7).
+  const int64_t n = 13, hq = 4, hkv = 2, d = 8;
+  const Tensor q = random_tensor({n, hq, d}, 20), k = random_tensor({n, hkv, d}, 21), v = random_tensor({n, hkv, d}, 22);
+  const float scale = 0.3f;
+  for (const int64_t window : {int64_t{0}, int64_t{4}}) {
+    Tensor packed = Tensor::empty({n, hq, d});
+    const std::vector<int64_t> lens = {n};
+    attention(*ctx_, q, k, v, lens, scale, window, packed);
+    const int64_t first = window > 0 ? 7 : 0, held = n - first;
+    Tensor kc = random_tensor({2, 16, hkv, d}, 23), vc = random_tensor({2, 16, hkv, d}, 24);
+    std::copy_n(k.data<float>() + first * hkv * d, held * hkv * d, kc.data<float>() + 16 * hkv * d);
+    std::copy_n(v.data<float>() + first * hkv * d, held * hkv * d, vc.data<float>() + 16 * hkv * d);
+    const Tensor qs = q.slice_rows(10, 13).clone();
+    Tensor out = Tensor::empty({3, hq, d});
+    const std::vector<CachedSeq> seqs = {{.slot = 1, .q_len = 3, .k_len = held, .k_pos = first}};
+    attention_cached(*ctx_, qs, kc, vc, seqs, scale, window, out);
+    double err = 0;
+    for (int64_t i = 0; i < out.numel(); ++i)
+      err = std::max(err, static_cast<double>(std::abs(out.data<float>()[i] - packed.data<float>()[10 * hq * d + i])));
+    EXPECT_LT(err, 1e-6) << "window " << window;
+  }
+}
+
+TEST_F(CpuOps, RopeStartPositionsShiftEachSequence) {
+  const std::vector<int64_t> lens = {2, 3}, start = {5, 0};
+  const std::vector<float> inv_freq = {0.7f, 0.01f};
+  Tensor x = random_tensor({5, 1, 4}, 30);
+  Tensor whole = Tensor::empty({7, 1, 4});  // sequence 0 as positions 0..6
+  std::copy_n(x.data<float>(), 8, whole.data<float>() + 5 * 4);
+  rope(*ctx_, x, lens, inv_freq, start);
+  const std::vector<int64_t> one = {7};
+  rope(*ctx_, whole, one, inv_freq);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(x.data<float>()[i], whole.data<float>()[5 * 4 + i]);
+}
+
 TEST_F(CpuOps, GatedActivations) {
   const Tensor g = random_tensor({3, 40}, 4, 2.0f), u = random_tensor({3, 40}, 5);
   for (Activation act : {Activation::Silu, Activation::GeluTanh}) {
