@@ -21,8 +21,7 @@ std::string top_help(const std::vector<Command>& commands) {
       "maca quantizes the weights of LLMs after training and evaluates them.\n\nCommands:\n";
   for (const Command& c : commands) text += fmt::format("  {:<10}{}\n", c.name, c.summary);
   text +=
-      "\nNot available yet: calib.\n"
-      "'maca <command> --help' explains a command's options and config keys.\n";
+      "\n'maca <command> --help' explains a command's options and config keys.\n";
   return text;
 }
 
