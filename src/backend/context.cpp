@@ -64,4 +64,6 @@ Device parse_device(const std::string& s) {
   MACA_THROW(Error, "unknown device '{}': use cpu, cuda, cuda:N or auto", s);
 }
 
+Device job_device(const std::string& s) { return s == "auto" ? Device::cpu() : parse_device(s); }
+
 }  // namespace maca::backend

@@ -46,5 +46,10 @@ int cuda_device_count();
 bool built_with_cuda();
 // Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when a device is visible).
 Device parse_device(const std::string& s);
+// The device a job computes on for the run.device setting `s`: as
+// parse_device, except that "auto" means the CPU while the model and
+// quantization ops have CPU kernels only (the one place that changes when
+// they gain CUDA ones).
+Device job_device(const std::string& s);
 
 }  // namespace maca::backend

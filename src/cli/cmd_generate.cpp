@@ -18,9 +18,8 @@ namespace maca::cli {
 namespace {
 
 int run_generate(const config::Config& cfg) {
-  const std::string dev = cfg.get_string("run.device");
   const auto ctx = backend::Context::create(
-      dev == "auto" ? Device::cpu() : backend::parse_device(dev),
+      backend::job_device(cfg.get_string("run.device")),
       dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), dist::world().local_size()));
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto source = io::open_model(model_path);

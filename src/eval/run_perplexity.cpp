@@ -48,11 +48,8 @@ void write_run_dir(const std::filesystem::path& dir, const config::Config& cfg, 
 }  // namespace
 
 PerplexityResult run_perplexity(const config::Config& cfg) {
-  // The forward ops exist on the CPU only so far; `auto` therefore means the CPU.
-  const std::string dev = cfg.get_string("run.device");
-  const Device device = dev == "auto" ? Device::cpu() : backend::parse_device(dev);
   const auto ctx = backend::Context::create(
-      device, dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), dist::world().local_size()));
+      backend::job_device(cfg.get_string("run.device")), dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), dist::world().local_size()));
 
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto data_path = config::find_data_file(cfg.get_string("eval.data"), cfg);

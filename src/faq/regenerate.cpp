@@ -63,9 +63,8 @@ bool generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
 
 int run_regenerate(const config::Config& cfg) {
   dist::Comm& comm = dist::world();
-  const std::string dev = cfg.get_string("run.device");
   const auto ctx =
-      backend::Context::create(dev == "auto" ? Device::cpu() : backend::parse_device(dev),
+      backend::Context::create(backend::job_device(cfg.get_string("run.device")),
                                dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
   install_stop_handlers();
   const Job job(cfg, *ctx, comm);

@@ -184,8 +184,7 @@ void fail_if_injected(int rank, int b) {
 std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
-  const std::string dev = requested.get_string("run.device");
-  const Device device = dev == "auto" ? Device::cpu() : backend::parse_device(dev);
+  const Device device = backend::job_device(requested.get_string("run.device"));
   dist::Comm& comm = dist::world();
   const auto ctx = backend::Context::create(
       device, dist::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));
