@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "gen/options.h"
 
 namespace maca::faq {
 namespace {
@@ -37,14 +38,7 @@ const std::string& builtin_prompt(const std::string& name) {
 }
 
 std::string apply_prompt(const std::string& tmpl, const std::string& sample, const std::string& key) {
-  const std::string mark = "{sample}";
-  if (tmpl.find(mark) == std::string::npos)
-    MACA_THROW(ConfigError, "{}: the prompt template has no {{sample}} to put the source text in", key);
-  std::string out;
-  size_t at = 0;
-  for (size_t hit; (hit = tmpl.find(mark, at)) != std::string::npos; at = hit + mark.size())
-    out += tmpl.substr(at, hit - at) + sample;
-  return out + tmpl.substr(at);
+  return gen::fill_placeholder(tmpl, "{sample}", sample, key, "the source text");
 }
 
 const char* score_name(Score s) {

@@ -53,15 +53,19 @@ GenerateOptions read_generate_options(const config::Config& cfg, const tokenizer
   return o;
 }
 
-std::string apply_template(const std::string& tmpl, const std::string& prompt, const std::string& key) {
-  const std::string mark = "{prompt}";
+std::string fill_placeholder(const std::string& tmpl, const std::string& mark, const std::string& value,
+                             const std::string& key, const std::string& what) {
   if (tmpl.find(mark) == std::string::npos)
-    MACA_THROW(ConfigError, "{}: the template has no {{prompt}} to put the text in: '{}'", key, tmpl);
+    MACA_THROW(ConfigError, "{}: the template has no {} to put {} in: '{}'", key, mark, what, tmpl);
   std::string out;
   size_t at = 0;
   for (size_t hit; (hit = tmpl.find(mark, at)) != std::string::npos; at = hit + mark.size())
-    out += tmpl.substr(at, hit - at) + prompt;
+    out += tmpl.substr(at, hit - at) + value;
   return out + tmpl.substr(at);
+}
+
+std::string apply_template(const std::string& tmpl, const std::string& prompt, const std::string& key) {
+  return fill_placeholder(tmpl, "{prompt}", prompt, key, "the text");
 }
 
 }  // namespace maca::gen

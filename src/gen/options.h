@@ -18,8 +18,12 @@ void declare_options(config::Schema& schema);
 // gen.stop_at_eos) plus gen.stop_ids, each checked against its vocabulary.
 GenerateOptions read_generate_options(const config::Config& cfg, const tokenizer::Tokenizer& tok, int64_t vocab);
 
-// gen.template with every "{prompt}" replaced by `prompt`. Throws
-// ConfigError when the template has no {prompt}.
+// `tmpl` with every `mark` replaced by `value`. Throws ConfigError naming
+// `key` (and `what` the mark stands for) when the template has no `mark`.
+std::string fill_placeholder(const std::string& tmpl, const std::string& mark, const std::string& value,
+                             const std::string& key, const std::string& what);
+
+// gen.template with every "{prompt}" replaced by `prompt`.
 std::string apply_template(const std::string& tmpl, const std::string& prompt, const std::string& key);
 
 }  // namespace maca::gen
