@@ -82,7 +82,8 @@ Job::Job(const config::Config& cfg, backend::Context& ctx, dist::Comm& comm)
   // Target and teacher: same family and tokenizer unless forced.
   const model::ModelSpec& tspec = teacher.model->spec();
   same_arch = tspec.arch == target.model->spec().arch;
-  same_tokenizer = tokenizer_digest(teacher.tok) == tokenizer_digest(target.tok);
+  const std::string target_vocab = tokenizer_digest(target.tok);
+  same_tokenizer = tokenizer_digest(teacher.tok) == target_vocab;
   if ((!same_arch || !same_tokenizer) && !fo.force)
     MACA_THROW(ConfigError,
                "faq.teacher: {} ({}) is not of the target's family: {}. FAQ expects a larger model of the same family "
@@ -129,24 +130,28 @@ Job::Job(const config::Config& cfg, backend::Context& ctx, dist::Comm& comm)
     }
   }
 
-  // Run directory and fingerprint: what changes generation, both models, the source tokens.
+  // Run directory and fingerprint of what changes generation: the config keys,
+  // the teacher's files, the source tokens and the target's vocabulary (it
+  // decodes the sources into the prompts). The target's weights do not
+  // change what the teacher generates, and hashing both models' files into
+  // one part would let same-named files (two HF directories'
+  // model.safetensors) hide each other.
   const std::string dir = cfg.get_string("run.dir");
   run_dir = dist::broadcast_string(
       comm, dir.empty() ? fmt::format("runs/faq-{:%Y%m%d-%H%M%S}",
                                       std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
                         : dir);
-  std::vector<fs::path> model_files = teacher.source->files();
-  for (const fs::path& f : target.source->files()) model_files.push_back(f);
   std::vector<int32_t> source_tokens;
   for (const auto& s : originals.sequences) source_tokens.insert(source_tokens.end(), s.tokens.begin(), s.tokens.end());
   const std::vector<float> unit_weights(source_tokens.size(), 1.0f);
-  fingerprint = checkpoint::make_fingerprint(cfg, model_files,
-                                             checkpoint::hash_calibration(source_tokens, unit_weights), generation_key);
+  fingerprint = checkpoint::make_fingerprint(
+      cfg, teacher.source->files(),
+      checkpoint::hash_calibration(source_tokens, unit_weights) + " target vocabulary " + target_vocab, generation_key);
   const checkpoint::Fingerprint recorded = checkpoint::make_fingerprint(cfg, {}, "", [](std::string_view k) {
     return k.starts_with("faq.") || k.starts_with("gen.") || k.starts_with("calib.") || k == "model.path";
   });
   settings = recorded.parts.at("config").items;
-  teacher_files = checkpoint::make_fingerprint(cfg, teacher.source->files(), "").parts.at("model").items;
+  teacher_files = fingerprint.parts.at("model").items;
   open_run_dir(comm, run_dir, fingerprint);
 }
 

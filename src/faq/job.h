@@ -64,7 +64,7 @@ struct Job {
   std::vector<std::string> prompt_texts;  // per source: the formatted prompt
   std::vector<Request> requests;          // source-major
   std::filesystem::path run_dir;
-  checkpoint::Fingerprint fingerprint;  // of what changes the generation
+  checkpoint::Fingerprint fingerprint;  // of what changes the generation (teacher files, sources, target vocabulary)
   nlohmann::json settings;              // every faq.*/gen.*/calib.* value and model.path, for the provenance
   nlohmann::json teacher_files;         // file name -> "<size> <hash of the first and last 4 MiB>"
 
