@@ -56,7 +56,7 @@ run() {
 run p1 1
 run p2 2
 # Equality check with the same BLAS thread count per rank at both P (as
-# tests/dist/test_mpi_real.cpp does): BLAS results depend on the thread count,
+# tests/parallel/test_mpi_real.cpp does): BLAS results depend on the thread count,
 # and GPTQ's error feedback turns such last-bit differences into other codes.
 run p1-t1 1 --set run.threads=1
 run p2-t1 2 --set run.threads=1

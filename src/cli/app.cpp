@@ -10,7 +10,7 @@
 #include "config/schema.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/comm.h"
+#include "parallel/comm.h"
 
 namespace maca::cli {
 namespace {
@@ -60,8 +60,8 @@ std::vector<Command> all_commands() { return {quantize_command(), export_command
 int run(int argc, char** argv) {
   int code = 0;
   try {
-    dist::init_world(&argc, &argv);
-    init_logging(dist::world().rank(), "info");
+    parallel::init_world(&argc, &argv);
+    init_logging(parallel::world().rank(), "info");
     code = dispatch(argc, argv);
   } catch (const Stopped& e) {
     spdlog::warn("{}", e.what());
@@ -76,12 +76,12 @@ int run(int argc, char** argv) {
   }
   // A rank that failed alone would leave the others waiting in a collective:
   // end them all (the launcher reports the abort; our message names the rank).
-  if (code != 0 && code != kStoppedExitCode && dist::world().size() > 1) {
-    spdlog::error("rank {} of {} failed; aborting the whole job", dist::world().rank(), dist::world().size());
+  if (code != 0 && code != kStoppedExitCode && parallel::world().size() > 1) {
+    spdlog::error("rank {} of {} failed; aborting the whole job", parallel::world().rank(), parallel::world().size());
     spdlog::default_logger()->flush();
-    dist::world().abort(code);
+    parallel::world().abort(code);
   }
-  dist::finalize_world();
+  parallel::finalize_world();
   return code;
 }
 

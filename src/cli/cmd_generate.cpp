@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/timer.h"
-#include "dist/comm.h"
-#include "dist/partition.h"
+#include "parallel/comm.h"
+#include "parallel/partition.h"
 #include "gen/options.h"
 #include "io/model_source.h"
 
@@ -20,7 +20,7 @@ namespace {
 int run_generate(const config::Config& cfg) {
   const auto ctx = backend::Context::create(
       backend::job_device(cfg.get_string("run.device")),
-      dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), dist::world().local_size()));
+      parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto source = io::open_model(model_path);
   const model::Model model(*source, *ctx);

@@ -10,7 +10,7 @@
 #include "settings/options.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/comm.h"
+#include "parallel/comm.h"
 
 namespace maca::cli {
 namespace {
@@ -139,7 +139,7 @@ int run_command(const Command& command, const std::vector<std::string>& args) {
   const config::Config cfg = resolve(command, vm);
   // Rank 0 speaks for the job; the other ranks report warnings and errors.
   const auto level = spdlog::level::from_str(cfg.get_string("run.log_level"));
-  spdlog::set_level(dist::world().rank() == 0 ? level : std::max(level, spdlog::level::warn));
+  spdlog::set_level(parallel::world().rank() == 0 ? level : std::max(level, spdlog::level::warn));
   std::string yaml = cfg.to_yaml();
   while (!yaml.empty() && yaml.back() == '\n') yaml.pop_back();
   spdlog::log(command.logs_config ? spdlog::level::info : spdlog::level::debug, "maca {}: resolved config:\n{}",

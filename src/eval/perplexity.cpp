@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/partition.h"
+#include "parallel/partition.h"
 
 namespace maca::eval {
 
@@ -19,7 +19,7 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
              "larger text or a smaller --ctx", ids.size(), opt.ctx);
   const int64_t windows = opt.max_windows > 0 ? std::min(available, opt.max_windows) : available;
   const int ranks = opt.comm ? opt.comm->size() : 1;
-  const dist::RowRange mine = dist::split_rows(windows, ranks)[static_cast<size_t>(opt.comm ? opt.comm->rank() : 0)];
+  const parallel::RowRange mine = parallel::split_rows(windows, ranks)[static_cast<size_t>(opt.comm ? opt.comm->rank() : 0)];
   const int64_t hidden = model.spec().hidden;
   const int64_t window_bytes = opt.ctx * hidden * static_cast<int64_t>(sizeof(float));
   const int64_t per_chunk = std::clamp<int64_t>(opt.hidden_budget_bytes / window_bytes, 1, std::max<int64_t>(1, mine.size()));

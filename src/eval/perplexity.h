@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <span>
 
-#include "dist/comm.h"
+#include "parallel/comm.h"
 #include "model/model.h"
 
 namespace maca::config {
@@ -28,7 +28,7 @@ struct PerplexityOptions {
   int64_t max_windows = 0;                   // 0 = every full window of the stream
   int64_t batch_tokens = 8192;               // tokens per forward call (bounds activation memory)
   int64_t hidden_budget_bytes = 4LL << 30;   // hidden states of the windows kept across blocks
-  dist::Comm* comm = nullptr;                // ranks sharing the windows; nullptr: this process alone
+  parallel::Comm* comm = nullptr;                // ranks sharing the windows; nullptr: this process alone
 };
 
 struct PerplexityResult {

@@ -11,7 +11,7 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
-#include "dist/partition.h"
+#include "parallel/partition.h"
 #include "eval/perplexity.h"
 #include "io/text_stream.h"
 #include "io/model_source.h"
@@ -49,7 +49,7 @@ void write_run_dir(const std::filesystem::path& dir, const config::Config& cfg, 
 
 PerplexityResult run_perplexity(const config::Config& cfg) {
   const auto ctx = backend::Context::create(
-      backend::job_device(cfg.get_string("run.device")), dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), dist::world().local_size()));
+      backend::job_device(cfg.get_string("run.device")), parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
 
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto data_path = config::find_data_file(cfg.get_string("eval.data"), cfg);
@@ -70,13 +70,13 @@ PerplexityResult run_perplexity(const config::Config& cfg) {
   opt.ctx = cfg.get_int("eval.ctx");
   opt.max_windows = cfg.get_int("eval.max_windows");
   opt.batch_tokens = cfg.get_int("eval.batch_tokens");
-  opt.comm = &dist::world();
+  opt.comm = &parallel::world();
   const PerplexityResult r = perplexity(model, ids, opt);
   spdlog::info("PPL {:.4f} | {} windows x {} tokens, {} predicted tokens (stream {} tokens) | {:.1f} tokens/s, {} | "
                "peak RSS {:.2f} GiB", r.ppl, r.windows, opt.ctx, r.predicted_tokens, r.stream_tokens, r.tokens_per_s,
                format_duration(r.seconds), static_cast<double>(peak_rss_bytes()) / (1 << 30));
   const std::string run_dir = cfg.get_string("run.dir");
-  if (!run_dir.empty() && dist::world().rank() == 0) write_run_dir(run_dir, cfg, model_path, data_path, opt, r);
+  if (!run_dir.empty() && parallel::world().rank() == 0) write_run_dir(run_dir, cfg, model_path, data_path, opt, r);
   return r;
 }
 

@@ -45,7 +45,7 @@ bool generation_key(std::string_view key) {
 }
 
 // Refuses a run directory made by another job; writes the fingerprint of a new one.
-void open_run_dir(dist::Comm& comm, const fs::path& dir, const checkpoint::Fingerprint& fp) {
+void open_run_dir(parallel::Comm& comm, const fs::path& dir, const checkpoint::Fingerprint& fp) {
   if (comm.rank() == 0) {
     fs::create_directories(dir / "units");
     if (const auto stored = checkpoint::read_fingerprint(dir)) {
@@ -77,7 +77,7 @@ LoadedModel::LoadedModel(const std::string& name, backend::Context& ctx)
       model(std::make_unique<model::Model>(*source, ctx)),
       tok(tokenizer::load_tokenizer(path)) {}
 
-Job::Job(const config::Config& cfg, backend::Context& ctx, dist::Comm& comm)
+Job::Job(const config::Config& cfg, backend::Context& ctx, parallel::Comm& comm)
     : fo(read_options(cfg)), target(cfg.get_string("model.path"), ctx), teacher(fo.teacher, ctx) {
   // Target and teacher: same family and tokenizer unless forced.
   const model::ModelSpec& tspec = teacher.model->spec();
@@ -137,7 +137,7 @@ Job::Job(const config::Config& cfg, backend::Context& ctx, dist::Comm& comm)
   // one part would let same-named files (two HF directories'
   // model.safetensors) hide each other.
   const std::string dir = cfg.get_string("run.dir");
-  run_dir = dist::broadcast_string(
+  run_dir = parallel::broadcast_string(
       comm, dir.empty() ? fmt::format("runs/faq-{:%Y%m%d-%H%M%S}",
                                       std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()))
                         : dir);

@@ -17,7 +17,7 @@
 #include "calib/sampler.h"
 #include "checkpoint/fingerprint.h"
 #include "config/config.h"
-#include "dist/comm.h"
+#include "parallel/comm.h"
 #include "faq/options.h"
 #include "gen/generator.h"
 #include "io/model_source.h"
@@ -51,7 +51,7 @@ struct Candidate {
 // requests, agrees on the run directory over `comm` and opens it (refusing
 // one made by a job that generates differently).
 struct Job {
-  Job(const config::Config& cfg, backend::Context& ctx, dist::Comm& comm);
+  Job(const config::Config& cfg, backend::Context& ctx, parallel::Comm& comm);
   FaqOptions fo;
   LoadedModel target, teacher;
   bool same_arch = true, same_tokenizer = true;

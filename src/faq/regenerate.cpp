@@ -10,8 +10,8 @@
 #include "core/log.h"
 #include "core/stop_request.h"
 #include "core/timer.h"
-#include "dist/comm.h"
-#include "dist/partition.h"
+#include "parallel/comm.h"
+#include "parallel/partition.h"
 #include "faq/assemble.h"
 #include "faq/job.h"
 
@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 // This rank's units (u ≡ rank mod P) that are not on disk yet, generated
 // and saved one by one, with progress in tokens/s and an ETA. Returns false
 // when a stop was requested (SIGUSR1/SIGTERM) before all were done.
-bool generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
+bool generate_units(const Job& job, backend::Context& ctx, parallel::Comm& comm) {
   std::vector<int64_t> pending;
   int64_t expected_tokens = 0, found = 0;
   for (int64_t u = comm.rank(); u < job.units(); u += comm.size()) {
@@ -62,10 +62,10 @@ bool generate_units(const Job& job, backend::Context& ctx, dist::Comm& comm) {
 }  // namespace
 
 int run_regenerate(const config::Config& cfg) {
-  dist::Comm& comm = dist::world();
+  parallel::Comm& comm = parallel::world();
   const auto ctx =
       backend::Context::create(backend::job_device(cfg.get_string("run.device")),
-                               dist::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
+                               parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
   install_stop_handlers();
   const Job job(cfg, *ctx, comm);
   Timer wall;

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/partition.h"
+#include "parallel/partition.h"
 #include "pipeline/layer_exchange.h"
 
 namespace maca::pipeline {
@@ -208,7 +208,7 @@ class BlockRun {
       const auto c = static_cast<double>(l->weight->dim(1));
       cost.push_back(static_cast<double>(l->weight->dim(0)) * c * c);
     }
-    return dist::assign_owners(cost, ranks());
+    return parallel::assign_owners(cost, ranks());
   }
 
   // What this rank rounds of `layer`: its row slice, or the whole layer when
@@ -222,7 +222,7 @@ class BlockRun {
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
     const quant::Method& m = *opt_.method;
     if (owner >= 0) return owner == rank() ? m.round(*layer.weight, stats, site) : QuantizedLinear{};
-    const dist::RowRange r = dist::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
+    const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};
     if (r.size() == layer.weight->dim(0)) return m.round(*layer.weight, stats, site);
     return m.round(layer.weight->slice_rows(r.begin, r.end), stats, site);

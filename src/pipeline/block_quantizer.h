@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "core/quantized.h"
-#include "dist/comm.h"
+#include "parallel/comm.h"
 #include "hessian/accumulator.h"
 #include "model/model.h"
 #include "pipeline/calib_batches.h"
@@ -42,7 +42,7 @@ enum class Partition { Rows, Owner };
 
 struct BlockOptions {
   std::shared_ptr<const quant::Method> method;
-  dist::Comm* comm = nullptr;  // nullptr: this process alone
+  parallel::Comm* comm = nullptr;  // nullptr: this process alone
   Partition partition = Partition::Rows;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;

@@ -1,6 +1,6 @@
 #include "pipeline/calib_batches.h"
 
-#include "dist/partition.h"
+#include "parallel/partition.h"
 
 namespace maca::pipeline {
 
@@ -39,7 +39,7 @@ calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks) {
   if (ranks == 1) return set;
   std::vector<int64_t> lengths;
   for (const auto& s : set.sequences) lengths.push_back(static_cast<int64_t>(s.tokens.size()));
-  const std::vector<int> owner = dist::shard_by_tokens(lengths, ranks);
+  const std::vector<int> owner = parallel::shard_by_tokens(lengths, ranks);
   calib::CalibSet out;
   out.position_weight = set.position_weight;
   for (size_t s = 0; s < set.sequences.size(); ++s)

@@ -25,7 +25,7 @@ struct CalibBatch {
 };
 
 // The sequences of `set` that rank `rank` of `ranks` forwards, balanced by
-// token count (dist::shard_by_tokens); row weights are unchanged, so the
+// token count (parallel::shard_by_tokens); row weights are unchanged, so the
 // all-reduced statistics equal those of the whole set.
 calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks);
 

@@ -21,8 +21,8 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
-#include "dist/comm.h"
-#include "dist/partition.h"
+#include "parallel/comm.h"
+#include "parallel/partition.h"
 #include "eval/perplexity.h"
 #include "io/model_source.h"
 #include "pipeline/calib_batches.h"
@@ -109,7 +109,7 @@ eval::PerplexityResult evaluate(const config::Config& cfg, const std::string& mo
 }
 
 // Rank count, traffic and every rank's peak RSS (a collective call).
-json distribution_json(dist::Comm& comm, const std::string& partition) {
+json distribution_json(parallel::Comm& comm, const std::string& partition) {
   const int64_t rss = peak_rss_bytes();
   const auto* p = reinterpret_cast<const uint8_t*>(&rss);
   json per_rank = json::array();
@@ -118,7 +118,7 @@ json distribution_json(dist::Comm& comm, const std::string& partition) {
     std::memcpy(&v, bytes.data(), sizeof v);
     per_rank.push_back(v);
   }
-  const dist::CommStats& st = comm.stats();
+  const parallel::CommStats& st = comm.stats();
   return {{"ranks", comm.size()}, {"backend", comm.name()}, {"partition", partition},
           {"peak_rss_bytes_per_rank", per_rank}, {"allreduce_bytes", st.allreduce_bytes},
           {"allreduce_s", st.allreduce_s}, {"allgather_bytes_rank0", st.allgather_bytes},
@@ -185,9 +185,9 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
   const Device device = backend::job_device(requested.get_string("run.device"));
-  dist::Comm& comm = dist::world();
+  parallel::Comm& comm = parallel::world();
   const auto ctx = backend::Context::create(
-      device, dist::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));
+      device, parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));
 
   // Everything that can be checked is checked before any work.
   const auto model_path = config::find_model(requested.get_string("model.path"));
@@ -196,7 +196,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   const config::Config cfg = resolve_for_model(requested, model.spec(), model_path.filename().string());
   JobOptions opt = read_job_options(cfg, model.spec());
   opt.block.comm = &comm;
-  opt.run_dir = dist::broadcast_string(comm, opt.run_dir.string());
+  opt.run_dir = parallel::broadcast_string(comm, opt.run_dir.string());
   install_stop_handlers();
   const quant::Method& method = *opt.block.method;
   const quant::Needs needs = method.needs();

@@ -52,7 +52,7 @@ int finished_prefix(const fs::path& ckpt_dir) {
 }
 
 RunCheckpoint RunCheckpoint::open(const fs::path& run_dir, const checkpoint::Fingerprint& fingerprint, bool resume,
-                                  dist::Comm& comm) {
+                                  parallel::Comm& comm) {
   int64_t finished = 0;
   if (comm.rank() == 0) finished = decide_on_rank0(run_dir, fingerprint, resume);
   std::vector<uint8_t> bytes(sizeof finished);
@@ -91,7 +91,7 @@ void RunCheckpoint::check_owner(const checkpoint::BlockCheckpoint& ck, int b) co
                ck.fingerprint, b, digest_);
 }
 
-void RunCheckpoint::commit(checkpoint::BlockCheckpoint block, const dist::Comm& comm) {
+void RunCheckpoint::commit(checkpoint::BlockCheckpoint block, const parallel::Comm& comm) {
   MACA_ASSERT(block.block == finished_, "blocks are committed in order (got {}, expected {})", block.block, finished_);
   if (comm.rank() == 0) {
     block.fingerprint = digest_;

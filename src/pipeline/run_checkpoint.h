@@ -18,7 +18,7 @@
 #include "checkpoint/block_file.h"
 #include "checkpoint/fingerprint.h"
 #include "core/quantized.h"
-#include "dist/comm.h"
+#include "parallel/comm.h"
 
 namespace maca::pipeline {
 
@@ -27,7 +27,7 @@ class RunCheckpoint {
   // `resume` false refuses a directory that already holds finished blocks.
   // Throws maca::ConfigError (mismatch, refused reuse) or FileError.
   static RunCheckpoint open(const std::filesystem::path& run_dir, const checkpoint::Fingerprint& fingerprint,
-                            bool resume, dist::Comm& comm);
+                            bool resume, parallel::Comm& comm);
 
   // For readers of a finished run (maca export): no fingerprint check beyond
   // the block files' agreement with run_dir/fingerprint.
@@ -42,7 +42,7 @@ class RunCheckpoint {
   checkpoint::BlockCheckpoint load_headers(int b) const;
 
   // Rank 0 commits block `b` durably; the other ranks only count it.
-  void commit(checkpoint::BlockCheckpoint block, const dist::Comm& comm);
+  void commit(checkpoint::BlockCheckpoint block, const parallel::Comm& comm);
 
  private:
   void check_owner(const checkpoint::BlockCheckpoint& ck, int b) const;

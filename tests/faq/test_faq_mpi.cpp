@@ -2,7 +2,7 @@
 // u mod P), and the calibration set is the same for P = 1, 2 and 3.
 #include <fmt/format.h>
 
-#include "dist/mpi_fixture.h"
+#include "parallel/mpi_fixture.h"
 
 namespace {
 

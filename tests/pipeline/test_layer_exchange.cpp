@@ -6,7 +6,7 @@
 
 #include "common/quantize_with.h"
 #include "core/error.h"
-#include "dist/partition.h"
+#include "parallel/partition.h"
 #include "pipeline/layer_exchange.h"
 #include "quant/quantize.h"
 
@@ -69,7 +69,7 @@ TEST(LayerExchange, JoinedRowSlicesEqualTheWholeLayer) {
     const QuantizedLinear whole = test::quantize_with(l.w, &l.h, &l.d, opt, "test", site);
     for (int ranks : {2, 3, 4, 40}) {
       std::vector<QuantizedLinear> slices;
-      for (const dist::RowRange& r : dist::split_rows(l.w.dim(0), ranks, quant::kRowTile))
+      for (const parallel::RowRange& r : parallel::split_rows(l.w.dim(0), ranks, quant::kRowTile))
         slices.push_back(r.size() == 0 ? QuantizedLinear{}
                                        : unpack_layer(pack_layer(test::quantize_with(
                                              l.w.slice_rows(r.begin, r.end), &l.h, &l.d, opt, "test", site))));

@@ -1,4 +1,4 @@
-#include "dist/partition.h"
+#include "parallel/partition.h"
 
 #include <algorithm>
 #include <numeric>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace maca::dist {
+namespace maca::parallel {
 namespace {
 
 // Greedy longest-processing-time assignment of weighted items to `ranks` bins.
@@ -52,4 +52,4 @@ int threads_per_rank(int requested, int local_ranks) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
 }
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

@@ -5,12 +5,12 @@
 
 #include <memory>
 
-#include "dist/comm.h"
+#include "parallel/comm.h"
 
-namespace maca::dist {
+namespace maca::parallel {
 
 // Requires MPI_Init to have run. Throws maca::Error when maca was built
 // without MPI.
 std::unique_ptr<Comm> make_mpi_comm();
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

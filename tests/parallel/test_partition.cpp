@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "dist/partition.h"
-#include "dist/serial_comm.h"
+#include "parallel/partition.h"
+#include "parallel/serial_comm.h"
 
-namespace maca::dist {
+namespace maca::parallel {
 namespace {
 
 TEST(Partition, SequencesAreBalancedByTokens) {
@@ -87,4 +87,4 @@ TEST(SerialComm, CollectivesAreTheIdentity) {
 }
 
 }  // namespace
-}  // namespace maca::dist
+}  // namespace maca::parallel

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-namespace maca::dist {
+namespace maca::parallel {
 
 // Owner rank of each calibration sequence, balanced by token count
 // (MaCa lengths differ): longest first onto the least-loaded rank, ties to
@@ -34,4 +34,4 @@ std::vector<int> assign_owners(std::span<const double> costs, int ranks);
 // machine do not oversubscribe it.
 int threads_per_rank(int requested, int local_ranks);
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

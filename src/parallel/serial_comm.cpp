@@ -1,8 +1,8 @@
-#include "dist/serial_comm.h"
+#include "parallel/serial_comm.h"
 
 #include <cstdlib>
 
-namespace maca::dist {
+namespace maca::parallel {
 namespace {
 
 class SerialComm final : public Comm {
@@ -26,4 +26,4 @@ class SerialComm final : public Comm {
 
 std::unique_ptr<Comm> make_serial_comm() { return std::make_unique<SerialComm>(); }
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

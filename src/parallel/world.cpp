@@ -3,15 +3,15 @@
 #include <string>
 
 #include "core/error.h"
-#include "dist/comm.h"
-#include "dist/mpi_comm.h"
-#include "dist/serial_comm.h"
+#include "parallel/comm.h"
+#include "parallel/mpi_comm.h"
+#include "parallel/serial_comm.h"
 
 #ifdef MACA_HAVE_MPI
 #include <mpi.h>
 #endif
 
-namespace maca::dist {
+namespace maca::parallel {
 namespace {
 
 std::unique_ptr<Comm>& world_ptr() {
@@ -73,4 +73,4 @@ void finalize_world() {
   world_ptr().reset();
 }
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace maca::dist {
+namespace maca::parallel {
 
 // What went over the wire, for the report and the scaling figures.
 struct CommStats {
@@ -76,4 +76,4 @@ void finalize_world();
 // True when the environment says an MPI launcher started this process.
 bool launched_by_mpi();
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "dist/mpi_fixture.h"
+#include "parallel/mpi_fixture.h"
 
 namespace {
 

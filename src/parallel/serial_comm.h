@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include "dist/comm.h"
+#include "parallel/comm.h"
 
-namespace maca::dist {
+namespace maca::parallel {
 
 std::unique_ptr<Comm> make_serial_comm();
 
-}  // namespace maca::dist
+}  // namespace maca::parallel

@@ -1,4 +1,4 @@
-#include "dist/mpi_comm.h"
+#include "parallel/mpi_comm.h"
 
 #include "core/error.h"
 
@@ -9,7 +9,7 @@
 
 #include "core/timer.h"
 
-namespace maca::dist {
+namespace maca::parallel {
 namespace {
 
 constexpr int64_t kChunkBytes = 64LL << 20;
@@ -94,17 +94,17 @@ class MpiComm final : public Comm {
 
 std::unique_ptr<Comm> make_mpi_comm() { return std::make_unique<MpiComm>(); }
 
-}  // namespace maca::dist
+}  // namespace maca::parallel
 
 #else
 
-namespace maca::dist {
+namespace maca::parallel {
 
 std::unique_ptr<Comm> make_mpi_comm() {
   MACA_THROW(Error, "this maca was built without MPI (MACA_WITH_MPI=OFF); rebuild with -DMACA_WITH_MPI=ON to run "
                     "under mpirun/srun");
 }
 
-}  // namespace maca::dist
+}  // namespace maca::parallel
 
 #endif

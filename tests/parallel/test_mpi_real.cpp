@@ -7,7 +7,7 @@
 // count fixed and varies only the rank count.
 // Skips when the model is not fetched (scripts/fetch_models.py).
 #include "common/real_models.h"
-#include "dist/mpi_fixture.h"
+#include "parallel/mpi_fixture.h"
 
 namespace {
 
