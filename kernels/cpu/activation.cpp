@@ -19,7 +19,7 @@ void apply(const float* g, const float* u, float* o, int64_t n) {
 }
 }  // namespace
 
-void gated_activation(const Tensor& gate, const Tensor& up, backend::Activation act, Tensor& out) {
+void gated_activation(backend::Context&, const Tensor& gate, const Tensor& up, backend::Activation act, Tensor& out) {
   MACA_ASSERT(gate.numel() == up.numel() && out.numel() == gate.numel(), "gated_activation: gate {} up {} out {}",
               gate.str(), up.str(), out.str());
   const int64_t n = gate.numel();

@@ -3,7 +3,7 @@
 
 namespace maca::kernels::cpu {
 
-void add_inplace(Tensor& y, const Tensor& x) {
+void add_inplace(backend::Context&, Tensor& y, const Tensor& x) {
   MACA_ASSERT(y.numel() == x.numel(), "add_inplace: y {} x {}", y.str(), x.str());
   const int64_t n = y.numel();
   float* yp = y.data<float>();

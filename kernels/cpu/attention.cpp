@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/fast_exp.h"
 
@@ -96,12 +97,12 @@ void run_tasks(const float* qp, float* op, std::span<const SeqView> seqs, const 
 
       const float* kt = sv.k + (k0 - sv.k_pos) * kv_stride + h * d;
       const float* vt = sv.v + (k0 - sv.k_pos) * kv_stride + h * d;
-      gemm(false, true, m, nk, d, s.scale, qbuf.data(), d, kt, kv_stride, 0.0f, scores.data(), nk);
+      gemm_rm(false, true, m, nk, d, s.scale, qbuf.data(), d, kt, kv_stride, 0.0f, scores.data(), nk);
       for (int64_t row = 0; row < m; ++row) {
         const int64_t pos = p0 + row % rows;  // the query's position
         masked_softmax(scores.data() + row * nk, nk, first_visible(pos, k0, s.window) - k0, pos - k0);
       }
-      gemm(false, false, m, d, nk, 1.0f, scores.data(), nk, vt, kv_stride, 0.0f, obuf.data(), d);
+      gemm_rm(false, false, m, d, nk, 1.0f, scores.data(), nk, vt, kv_stride, 0.0f, obuf.data(), d);
 
       for (int64_t g = 0; g < group; ++g)
         for (int64_t r = 0; r < rows; ++r)
@@ -112,7 +113,7 @@ void run_tasks(const float* qp, float* op, std::span<const SeqView> seqs, const 
 
 }  // namespace
 
-void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens, float scale,
+void attention(backend::Context&, const Tensor& q, const Tensor& k, const Tensor& v, std::span<const int64_t> seq_lens, float scale,
                int64_t sliding_window, Tensor& out) {
   MACA_ASSERT(q.ndim() == 3 && k.ndim() == 3 && v.ndim() == 3 && out.shape() == q.shape(),
               "attention: q {} k {} v {} out {}", q.str(), k.str(), v.str(), out.str());
@@ -131,7 +132,7 @@ void attention(const Tensor& q, const Tensor& k, const Tensor& v, std::span<cons
   run_tasks(q.data<float>(), out.data<float>(), seqs, {hq, hkv, d, sliding_window > 0 ? sliding_window : 0, scale});
 }
 
-void attention_cached(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+void attention_cached(backend::Context&, const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                       std::span<const backend::CachedSeq> seqs, float scale, int64_t sliding_window, Tensor& out) {
   MACA_ASSERT(q.ndim() == 3 && k_cache.ndim() == 4 && v_cache.shape() == k_cache.shape() && out.shape() == q.shape(),
               "attention_cached: q {} k_cache {} v_cache {} out {}", q.str(), k_cache.str(), v_cache.str(), out.str());

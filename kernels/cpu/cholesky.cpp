@@ -17,7 +17,7 @@ void zero_other_triangle(int64_t n, double* a, int64_t lda, bool upper) {
 }
 }  // namespace
 
-bool cholesky(int64_t n, double* a, int64_t lda, bool upper) {
+bool cholesky(backend::Context&, int64_t n, double* a, int64_t lda, bool upper) {
   if (n == 0) return true;
   const char uplo = lapack_uplo(upper);
   const int N = blas_int(n, "n"), LDA = blas_int(lda, "lda");
@@ -29,7 +29,7 @@ bool cholesky(int64_t n, double* a, int64_t lda, bool upper) {
   return true;
 }
 
-void cholesky_solve(int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb) {
+void cholesky_solve(backend::Context&, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b, int64_t ldb) {
   if (n == 0 || m == 0) return;
   const char uplo = lapack_uplo(upper);
   const int N = blas_int(n, "n"), NRHS = blas_int(m, "m"), LDA = blas_int(ldf, "ldf"), LDB = blas_int(ldb, "ldb");

@@ -6,7 +6,7 @@
 
 namespace maca::kernels::cpu {
 
-void cross_entropy(const Tensor& logits, std::span<const int32_t> targets, std::span<double> nll) {
+void cross_entropy(backend::Context&, const Tensor& logits, std::span<const int32_t> targets, std::span<double> nll) {
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   MACA_ASSERT(static_cast<int64_t>(targets.size()) == rows && static_cast<int64_t>(nll.size()) == rows,
               "cross_entropy: logits {} targets {} nll {}", logits.str(), targets.size(), nll.size());

@@ -3,7 +3,7 @@
 
 namespace maca::kernels::cpu {
 
-void embedding(const Tensor& table, std::span<const int32_t> ids, float scale, Tensor& out) {
+void embedding(backend::Context&, const Tensor& table, std::span<const int32_t> ids, float scale, Tensor& out) {
   const int64_t vocab = table.dim(0), d = table.dim(1), n = static_cast<int64_t>(ids.size());
   MACA_ASSERT(out.dim(0) == n && out.dim(1) == d, "embedding: table {} ids {} out {}", table.str(), n, out.str());
   const float* tp = table.data<float>();

@@ -8,7 +8,7 @@ namespace maca::kernels::cpu {
 // Rows are independent, so each row walks the columns in order; every element
 // receives the same updates in the same order as GPTQ's column-major loop.
 // Single-threaded: the caller runs row tiles in parallel.
-void gptq_columns(const backend::GptqColumns& a, int64_t c0, int64_t c1) {
+void gptq_columns(backend::Context&, const backend::GptqColumns& a, int64_t c0, int64_t c1) {
   const double maxq = a.maxq;
   for (int64_t r = 0; r < a.rows; ++r) {
     double* w = a.w + r * a.ldw;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_ops.h"
 
 namespace maca::kernels::cpu {
@@ -14,7 +15,7 @@ namespace {
 constexpr int64_t kRowTile = 256, kColTile = 256;
 }  // namespace
 
-void linear(const Tensor& x, const Tensor& w, const Tensor& bias, std::span<const int64_t> seq_lens, Tensor& y) {
+void linear(backend::Context&, const Tensor& x, const Tensor& w, const Tensor& bias, std::span<const int64_t> seq_lens, Tensor& y) {
   const int64_t m = x.dim(0), k = x.dim(1), n = w.dim(0);
   MACA_ASSERT(w.dim(1) == k && y.dim(0) == m && y.dim(1) == n, "linear: x {} w {} y {}", x.str(), w.str(), y.str());
   MACA_ASSERT(!bias.defined() || bias.numel() == n, "linear: bias {} for {} outputs", bias.str(), n);
@@ -46,7 +47,7 @@ void linear(const Tensor& x, const Tensor& w, const Tensor& bias, std::span<cons
     float* yt = out + rt.begin * n + c0;
     if (bp)
       for (int64_t i = 0; i < rt.rows; ++i) std::copy_n(bp + c0, nc, yt + i * n);
-    gemm(false, true, rt.rows, nc, k, 1.0f, xp + rt.begin * k, k, wp + c0 * k, k, bp ? 1.0f : 0.0f, yt, n);
+    gemm_rm(false, true, rt.rows, nc, k, 1.0f, xp + rt.begin * k, k, wp + c0 * k, k, bp ? 1.0f : 0.0f, yt, n);
   }
 }
 

@@ -5,7 +5,7 @@
 
 namespace maca::kernels::cpu {
 
-void rmsnorm(const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) {
+void rmsnorm(backend::Context&, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) {
   const int64_t d = x.dim(-1), rows = x.numel() / d;
   MACA_ASSERT(w.numel() == d && y.numel() == x.numel(), "rmsnorm: x {} w {} y {}", x.str(), w.str(), y.str());
   const float* xp = x.data<float>();

@@ -8,7 +8,7 @@ namespace maca::kernels::cpu {
 
 // The angle is rounded to fp32 as in transformers (position · inv_freq in
 // fp32) before cos/sin, so long contexts see the same phases as the reference.
-void rope(Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
+void rope(backend::Context&, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
           std::span<const int64_t> start) {
   MACA_ASSERT(x.ndim() == 3, "rope: x {} is not [tokens, heads, head_dim]", x.str());
   const int64_t heads = x.dim(1), d = x.dim(2), half = d / 2;

@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kBlock = 64;
 }  // namespace
 
-void triangular_inverse(int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) {
+void triangular_inverse(backend::Context&, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(dynamic) if (blocks > 1)
   for (int64_t b = blocks - 1; b >= 0; --b) {  // the largest solves first

@@ -3,11 +3,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backend/op_table.h"
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
 
 #ifdef MACA_HAVE_CUDA
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_ops.h"
 #endif
 
 namespace maca::backend {
@@ -19,6 +21,7 @@ class CpuContext final : public Context {
   Tensor empty(Shape shape, DType dtype) override { return Tensor::empty(std::move(shape), dtype); }
   Tensor to_device(const Tensor& host) override { return host; }
   Tensor to_host(const Tensor& t) override { return t; }
+  const OpTable& ops() const override { return kernels::cpu::op_table(); }
 };
 
 }  // namespace
@@ -64,6 +67,26 @@ Device parse_device(const std::string& s) {
   MACA_THROW(Error, "unknown device '{}': use cpu, cuda, cuda:N or auto", s);
 }
 
-Device job_device(const std::string& s) { return s == "auto" ? Device::cpu() : parse_device(s); }
+namespace {
+bool cuda_backend_complete() {
+#ifdef MACA_HAVE_CUDA
+  for (const OpSupport& s : op_support(kernels::cuda::op_table()))
+    if (!s.supported) return false;
+  return true;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+Device job_device(const std::string& s, const char* job, bool job_has_cuda_path) {
+  if (s == "auto")
+    return job_has_cuda_path && cuda_device_count() > 0 && cuda_backend_complete() ? Device::cuda(0) : Device::cpu();
+  const Device d = parse_device(s);
+  if (!d.is_cpu() && !job_has_cuda_path)
+    MACA_THROW(Error, "run.device={}: the {} job runs on the CPU only in this version; use --device cpu (or auto)",
+               s, job);
+  return d;
+}
 
 }  // namespace maca::backend

@@ -11,6 +11,8 @@
 
 namespace maca::backend {
 
+struct OpTable;
+
 class Context {
  public:
   // Creates a context on `device`. Asking for CUDA in a build without the CUDA
@@ -25,6 +27,8 @@ class Context {
   virtual void* blas_handle() const { return nullptr; }
   // Waits until all work queued on this context is done.
   virtual void synchronize() {}
+  // The ops this context's backend implements (backend/op_table.h).
+  virtual const OpTable& ops() const = 0;
 
   // Uninitialized tensor on this context's device.
   virtual Tensor empty(Shape shape, DType dtype = DType::F32) = 0;
@@ -46,10 +50,13 @@ int cuda_device_count();
 bool built_with_cuda();
 // Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when a device is visible).
 Device parse_device(const std::string& s);
-// The device a job computes on for the run.device setting `s`: as
-// parse_device, except that "auto" means the CPU while the model and
-// quantization ops have CPU kernels only (the one place that changes when
-// they gain CUDA ones).
-Device job_device(const std::string& s);
+// The device a job computes on for the run.device setting `s`, as
+// parse_device, for a job whose stages can run on a GPU when
+// `job_has_cuda_path` (all of its numeric work goes through the context).
+// "auto" picks a GPU only for such a job and only when this build's CUDA
+// backend implements every op (backend/op_table.h), so an incomplete path is
+// never chosen behind the user's back; an explicit cuda device for a job
+// without a CUDA path throws maca::Error naming `job`.
+Device job_device(const std::string& s, const char* job, bool job_has_cuda_path);
 
 }  // namespace maca::backend

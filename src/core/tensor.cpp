@@ -10,6 +10,9 @@ namespace maca {
 
 size_t dtype_size(DType dt) {
   switch (dt) {
+    case DType::F64:
+    case DType::I64:
+      return 8;
     case DType::F32:
     case DType::I32:
       return 4;
@@ -32,6 +35,8 @@ const char* dtype_name(DType dt) {
     case DType::I32: return "i32";
     case DType::I8: return "i8";
     case DType::U8: return "u8";
+    case DType::F64: return "f64";
+    case DType::I64: return "i64";
   }
   return "?";
 }
@@ -142,6 +147,16 @@ Tensor Tensor::to_f32() const {
     case DType::U8: {
       const auto* in = static_cast<const uint8_t*>(data_);
       for (int64_t i = 0; i < n; ++i) out[i] = in[i];
+      break;
+    }
+    case DType::F64: {
+      const auto* in = static_cast<const double*>(data_);
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]);
+      break;
+    }
+    case DType::I64: {
+      const auto* in = static_cast<const int64_t*>(data_);
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]);
       break;
     }
     case DType::F32:

@@ -15,7 +15,7 @@
 
 namespace maca {
 
-enum class DType : uint8_t { F32, F16, BF16, I32, I8, U8 };
+enum class DType : uint8_t { F32, F16, BF16, I32, I8, U8, F64, I64 };
 
 size_t dtype_size(DType dt);
 const char* dtype_name(DType dt);
@@ -44,7 +44,11 @@ constexpr DType dtype_of();
 template <>
 constexpr DType dtype_of<float>() { return DType::F32; }
 template <>
+constexpr DType dtype_of<double>() { return DType::F64; }
+template <>
 constexpr DType dtype_of<int32_t>() { return DType::I32; }
+template <>
+constexpr DType dtype_of<int64_t>() { return DType::I64; }
 template <>
 constexpr DType dtype_of<int8_t>() { return DType::I8; }
 template <>

@@ -184,7 +184,7 @@ void fail_if_injected(int rank, int b) {
 std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
-  const Device device = backend::job_device(requested.get_string("run.device"));
+  const Device device = backend::job_device(requested.get_string("run.device"), "quantize", false);
   parallel::Comm& comm = parallel::world();
   const auto ctx = backend::Context::create(
       device, parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/context.h"
+#include "backend/op_table.h"
 #include "core/error.h"
 
 using namespace maca;
@@ -32,4 +33,28 @@ TEST(Context, CudaWithoutAGpuIsAClearError) {
     EXPECT_NE(msg.find(want), std::string::npos) << msg;
     EXPECT_NE(msg.find("--device cpu"), std::string::npos) << msg;
   }
+}
+
+TEST(Context, CpuBackendImplementsEveryOp) {
+  const auto ctx = backend::Context::create(Device::cpu());
+  EXPECT_STREQ(ctx->ops().backend, "cpu");
+  const auto ops = backend::op_support(ctx->ops());
+  EXPECT_EQ(ops.size(), 17u);
+  for (const auto& s : ops) EXPECT_TRUE(s.supported) << s.op;
+  EXPECT_TRUE(backend::supports(*ctx, "attention_cached"));
+  EXPECT_THROW(backend::supports(*ctx, "no_such_op"), Error);
+}
+
+TEST(Context, JobDevice) {
+  EXPECT_EQ(backend::job_device("cpu", "quantize", false), Device::cpu());
+  EXPECT_EQ(backend::job_device("cuda:1", "eval", true), Device::cuda(1));
+  // A job without a CUDA path computes on the CPU under auto, and says so when asked for a GPU.
+  EXPECT_EQ(backend::job_device("auto", "quantize", false), Device::cpu());
+  try {
+    backend::job_device("cuda", "quantize", false);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("quantize job runs on the CPU only"), std::string::npos) << e.what();
+  }
+  if (backend::cuda_device_count() == 0) EXPECT_EQ(backend::job_device("auto", "eval", true), Device::cpu());
 }

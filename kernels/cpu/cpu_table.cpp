@@ -1,0 +1,27 @@
+#include "kernels/cpu/cpu_ops.h"
+
+namespace maca::kernels::cpu {
+
+const backend::OpTable& op_table() {
+  static const backend::OpTable table{.backend = "cpu",
+                                      .linear = linear,
+                                      .gemm_f32 = gemm,
+                                      .gemm_f64 = gemm,
+                                      .gram_update_f32 = gram_update,
+                                      .gram_update_f64 = gram_update,
+                                      .cholesky = cholesky,
+                                      .triangular_inverse = triangular_inverse,
+                                      .cholesky_solve = cholesky_solve,
+                                      .gptq_columns = gptq_columns,
+                                      .rmsnorm = rmsnorm,
+                                      .rope = rope,
+                                      .attention = attention,
+                                      .attention_cached = attention_cached,
+                                      .gated_activation = gated_activation,
+                                      .embedding = embedding,
+                                      .add_inplace = add_inplace,
+                                      .cross_entropy = cross_entropy};
+  return table;
+}
+
+}  // namespace maca::kernels::cpu

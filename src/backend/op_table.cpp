@@ -1,0 +1,33 @@
+#include "backend/op_table.h"
+
+#include "core/error.h"
+
+namespace maca::backend {
+
+std::vector<OpSupport> op_support(const OpTable& t) {
+  return {{"linear", t.linear != nullptr},
+          {"gemm_f32", t.gemm_f32 != nullptr},
+          {"gemm_f64", t.gemm_f64 != nullptr},
+          {"gram_update_f32", t.gram_update_f32 != nullptr},
+          {"gram_update_f64", t.gram_update_f64 != nullptr},
+          {"cholesky", t.cholesky != nullptr},
+          {"triangular_inverse", t.triangular_inverse != nullptr},
+          {"cholesky_solve", t.cholesky_solve != nullptr},
+          {"gptq_columns", t.gptq_columns != nullptr},
+          {"rmsnorm", t.rmsnorm != nullptr},
+          {"rope", t.rope != nullptr},
+          {"attention", t.attention != nullptr},
+          {"attention_cached", t.attention_cached != nullptr},
+          {"gated_activation", t.gated_activation != nullptr},
+          {"embedding", t.embedding != nullptr},
+          {"add_inplace", t.add_inplace != nullptr},
+          {"cross_entropy", t.cross_entropy != nullptr}};
+}
+
+bool supports(const Context& ctx, const std::string& op) {
+  for (const OpSupport& s : op_support(ctx.ops()))
+    if (s.op == op) return s.supported;
+  MACA_THROW(Error, "supports(): no op named '{}'", op);
+}
+
+}  // namespace maca::backend
