@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
                 units = argc > 3 ? std::atoll(argv[3]) : 8;
   const bool f32 = argc > 4 && std::string(argv[4]) == "f32";
   const int threads = argc > 5 ? std::atoi(argv[5]) : 0;
-  maca::backend::Context::create(maca::Device::cpu(), threads);
+  const auto ctx = maca::backend::Context::create(maca::Device::cpu(), threads);
   const std::string cpu = maca::cpu_model_name();
   fmt::print("bench_hessian n={} unit_rows={} units={} {} threads={} | {}, {} OpenMP threads\n", n, unit, units,
              f32 ? "f32" : "f64", threads, cpu, omp_get_max_threads());
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   const std::vector<int64_t> unit_rows(static_cast<size_t>(units), unit);
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
-    maca::hessian::Accumulator acc(n, f32 ? maca::hessian::Precision::F32 : maca::hessian::Precision::F64, false);
+    maca::hessian::Accumulator acc(*ctx, n, f32 ? maca::hessian::Precision::F32 : maca::hessian::Precision::F64, false);
     const auto t0 = std::chrono::steady_clock::now();
     acc.add(x, unit_rows, {});
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

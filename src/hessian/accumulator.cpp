@@ -16,9 +16,11 @@ constexpr int64_t kTileWords = 2 * Accumulator::kTile * Accumulator::kTile;  // 
 constexpr int64_t kStrip = 4;  // output tiles per BLAS call
 }  // namespace
 
-Accumulator::Accumulator(int64_t n, Precision precision, bool with_d)
-    : n_(n), tiles_((n + kTile - 1) / kTile), precision_(precision), with_d_(with_d) {
+Accumulator::Accumulator(backend::Context& ctx, int64_t n, Precision precision, bool with_d)
+    : ctx_(&ctx),
+      n_(n), tiles_((n + kTile - 1) / kTile), precision_(precision), with_d_(with_d) {
   MACA_ASSERT(n > 0, "Accumulator needs n > 0, got {}", n);
+  MACA_ASSERT(ctx.device().is_cpu(), "Accumulator: host statistics with a {} context", ctx.device().str());
   h_tile_.assign(static_cast<size_t>(tiles_ * tiles_), -1);
   int64_t offset = 0;
   for (int64_t i = 0; i < tiles_; ++i)
@@ -62,7 +64,6 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
 
   const std::vector<float> ones(row_weight.empty() ? static_cast<size_t>(rows) : 0, 1.0f);
   const float* w = row_weight.empty() ? ones.data() : row_weight.data();
-  auto ctx = backend::Context::create(Device::cpu());
   std::vector<float> xq32, dx32;
   std::vector<double> xq64, dx64;
   int64_t r0 = 0;
@@ -72,9 +73,9 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
     const float* fs = x_fp ? x_fp->data<float>() + r0 * n_ : nullptr;
     const double alpha = unit_alpha.empty() ? 1.0 : unit_alpha[u];
     if (precision_ == Precision::F32)
-      add_unit(*ctx, xs, fs, w + r0, alpha, len, xq32, dx32);
+      add_unit(xs, fs, w + r0, alpha, len, xq32, dx32);
     else
-      add_unit(*ctx, xs, fs, w + r0, alpha, len, xq64, dx64);
+      add_unit(xs, fs, w + r0, alpha, len, xq64, dx64);
     r0 += len;
   }
 }
@@ -83,7 +84,7 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
 // (D[i][j] = Σ_r w_r Δ[r][i] x[r][j], Δ = x_fp − x): fixed strips of output
 // tiles, one single-threaded BLAS call each in T, then added exactly.
 template <class T>
-void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, double alpha,
+void Accumulator::add_unit(const float* x, const float* x_fp, const float* w, double alpha,
                            int64_t rows, std::vector<T>& xq, std::vector<T>& dx) {
   if (rows == 0) return;
   double unit_weight = 0;
@@ -114,7 +115,7 @@ void Accumulator::add_unit(backend::Context& ctx, const float* x, const float* x
       const Strip& st = strips_[t];
       const int64_t i0 = st.ti * kTile, j0 = st.tj0 * kTile;
       const int64_t ni = std::min(kTile, n_ - i0), nj = std::min(st.ntiles * kTile, n_ - j0);
-      backend::gemm(ctx, true, false, ni, nj, rows, T(1), (st.is_h ? xq.data() : dx.data()) + i0, n_,
+      backend::gemm(*ctx_, true, false, ni, nj, rows, T(1), (st.is_h ? xq.data() : dx.data()) + i0, n_,
                     xq.data() + j0, n_, T(0), buf.data(), ldb);
       bool ok = true;
       for (int64_t k = 0; k < st.ntiles; ++k) {

@@ -34,8 +34,11 @@ class Accumulator {
   // Output tile edge of the fixed-point storage and of the products' tiling.
   static constexpr int64_t kTile = 128;
 
-  // n: input features; with_d: also accumulate D (needs the full-precision rows).
-  Accumulator(int64_t n, Precision precision, bool with_d);
+  // n: input features; with_d: also accumulate D (needs the full-precision
+  // rows). The products run with ctx's ops (which must outlive the
+  // Accumulator); the rows and the fixed-point words are host memory, so ctx
+  // is a CPU context until the accumulation becomes device-resident.
+  Accumulator(backend::Context& ctx, int64_t n, Precision precision, bool with_d);
 
   // x: [rows, n] F32 host rows of the (quantized-stream) input, made of units
   // of `unit_rows` rows each (sum = rows; empty: all rows are one unit);
@@ -62,10 +65,11 @@ class Accumulator {
 
  private:
   template <class T>
-  void add_unit(backend::Context& ctx, const float* x, const float* x_fp, const float* w, double alpha,
+  void add_unit(const float* x, const float* x_fp, const float* w, double alpha,
                 int64_t rows, std::vector<T>& xq, std::vector<T>& dx);
   double value(const int64_t* tile, int64_t at) const;
 
+  backend::Context* ctx_;
   int64_t n_, tiles_;  // tiles_: tiles per dimension
   Precision precision_;
   bool with_d_;

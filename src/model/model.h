@@ -61,6 +61,8 @@ class Model {
   Model(const io::ModelSource& src, backend::Context& ctx);
 
   const ModelSpec& spec() const { return spec_; }
+  // The context the forward runs on (and the callers' numeric work with it).
+  backend::Context& context() const { return *ctx_; }
 
   // Token embeddings [tokens, hidden] with the architecture's scale applied.
   // Throws maca::Error for an id outside the vocabulary.

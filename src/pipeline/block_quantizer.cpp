@@ -38,7 +38,7 @@ class BlockRun {
   // Creates the group's accumulator on first use.
   hessian::Accumulator& acc(LinearGroup g, int64_t n) {
     auto& a = accs_[gi(g)];
-    if (!a) a = std::make_unique<hessian::Accumulator>(n, opt_.precision, needs_.cross);
+    if (!a) a = std::make_unique<hessian::Accumulator>(model_.context(), n, opt_.precision, needs_.cross);
     return *a;
   }
 
@@ -221,11 +221,11 @@ class BlockRun {
         .block = b_,
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
     const quant::Method& m = *opt_.method;
-    if (owner >= 0) return owner == rank() ? m.round(*layer.weight, stats, site) : QuantizedLinear{};
+    if (owner >= 0) return owner == rank() ? m.round(model_.context(), *layer.weight, stats, site) : QuantizedLinear{};
     const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};
-    if (r.size() == layer.weight->dim(0)) return m.round(*layer.weight, stats, site);
-    return m.round(layer.weight->slice_rows(r.begin, r.end), stats, site);
+    if (r.size() == layer.weight->dim(0)) return m.round(model_.context(), *layer.weight, stats, site);
+    return m.round(model_.context(), layer.weight->slice_rows(r.begin, r.end), stats, site);
   }
 
   // The whole layer on every rank.

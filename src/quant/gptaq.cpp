@@ -38,16 +38,17 @@ class Gptaq final : public Method {
   Gptaq(const QuantOptions& grid, const GptqOptions& gptq, double alpha) : Method(grid), gptq_(gptq), alpha_(alpha) {}
   const char* name() const override { return "gptaq"; }
   Needs needs() const override { return {.hessian = true, .cross = true}; }
-  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                        const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptaq needs the layer's Hessian", site.name);
     MACA_CHECK(stats.d && stats.d->defined(), "layer {}: gptaq needs the asymmetric statistics D", site.name);
-    GptqLayer l = gptq_prepare(W, *stats.h, grid_, gptq_, site.name, name(), true);
+    GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, gptq_, site.name, name(), true);
     l.q.alpha = alpha_;
     const std::vector<double> d = load_cross(*stats.d, l.h, site.name);
     const int64_t n = l.q.cols;
-    gptq_round_tiles(l, grid_, gptq_, [&](backend::Context& ctx, double* w, int64_t, int64_t nr) {
+    gptq_round_tiles(ctx, l, grid_, gptq_, [&](backend::Context& tile_ctx, double* w, int64_t, int64_t nr) {
       std::vector<double> m(static_cast<size_t>(nr * n));
-      cross_term(ctx, w, nr, n, d, l.factors.h_factor.data(), false, m.data());
+      cross_term(tile_ctx, w, nr, n, d, l.factors.h_factor.data(), false, m.data());
       for (size_t i = 0; i < m.size(); ++i) w[i] += alpha_ * m[i];
     });
     return std::move(l.q);

@@ -114,9 +114,8 @@ double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int6
 
 }  // namespace
 
-GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
-                       const std::string& layer, const char* method, bool want_h_factor) {
-  auto ctx = backend::Context::create(Device::cpu());
+GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid,
+                       const GptqOptions& opt, const std::string& layer, const char* method, bool want_h_factor) {
   GptqLayer l{.w = load_weight(W, layer), .h = load_hessian(H, W.dim(1), layer)};
   const int64_t rows = W.dim(0), cols = W.dim(1);
   zero_dead_inputs(l.w, l.h);
@@ -131,7 +130,7 @@ GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& gri
     q.perm.resize(static_cast<size_t>(cols));
     std::iota(q.perm.begin(), q.perm.end(), 0);
   }
-  l.factors = damped_factors(*ctx, l.h, q.perm, grid, layer, {.hinv_u = true, .h_factor = want_h_factor});
+  l.factors = damped_factors(ctx, l.h, q.perm, grid, layer, {.hinv_u = true, .h_factor = want_h_factor});
   q.damp = l.factors.damp;
 
   const int64_t g = grid.group_size < 0 ? cols : grid.group_size;
@@ -148,16 +147,16 @@ GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& gri
   return l;
 }
 
-void gptq_round_tiles(GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt, const TileTransform& transform) {
-  auto ctx = backend::Context::create(Device::cpu());
+void gptq_round_tiles(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt,
+                      const TileTransform& transform) {
   const int64_t rows = l.q.rows, cols = l.q.cols;
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
   for_each_tile(tiles, 0, [&](int64_t t) {
     const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
     std::vector<double> wt(l.w.begin() + r0 * cols, l.w.begin() + (r0 + nr) * cols);
-    if (transform) transform(*ctx, wt.data(), r0, nr);
-    tile_loss[static_cast<size_t>(t)] = round_rows(*ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
+    if (transform) transform(ctx, wt.data(), r0, nr);
+    tile_loss[static_cast<size_t>(t)] = round_rows(ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
   });
   l.q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
 }
@@ -191,10 +190,11 @@ class Gptq final : public Method {
   Gptq(const QuantOptions& grid, const GptqOptions& opt) : Method(grid), opt_(opt) {}
   const char* name() const override { return "gptq"; }
   Needs needs() const override { return {.hessian = true}; }
-  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                        const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptq needs the layer's Hessian", site.name);
-    GptqLayer l = gptq_prepare(W, *stats.h, grid_, opt_, site.name, name(), false);
-    gptq_round_tiles(l, grid_, opt_, {});
+    GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, opt_, site.name, name(), false);
+    gptq_round_tiles(ctx, l, grid_, opt_, {});
     return std::move(l.q);
   }
 

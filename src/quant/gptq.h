@@ -41,7 +41,7 @@ struct GptqLayer {
   std::vector<int32_t> grp{};  // group of each processing-order column
   QuantizedLinear q{};
 };
-GptqLayer gptq_prepare(const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
+GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
                        const std::string& layer, const char* method, bool want_h_factor);
 
 // Edits the rows [r0, r0 + nr) of a tile (w: [nr, cols]) before they are rounded.
@@ -49,6 +49,6 @@ using TileTransform = std::function<void(backend::Context& ctx, double* w, int64
 
 // Rounds every row tile (in parallel, each single-threaded) into l.q and sets
 // l.q.loss; `transform` may be empty.
-void gptq_round_tiles(GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt, const TileTransform& transform);
+void gptq_round_tiles(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt, const TileTransform& transform);
 
 }  // namespace maca::quant

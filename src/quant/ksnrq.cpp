@@ -142,10 +142,11 @@ class Ksnrq final : public Method {
     Method::validate(cols, layer);
     ksnrq_plan(beam_, cols, opt_.block_size, memory_mb_, 1, layer);
   }
-  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                        const LayerSite& site) const override {
     const BeamPlan plan = ksnrq_plan(beam_, W.dim(1), opt_.block_size, memory_mb_, omp_get_max_threads(), site.name);
     const int64_t k = beam_;
-    return snrq_round(W, stats, site, grid_, opt_, name(),
+    return snrq_round(ctx, W, stats, site, grid_, opt_, name(),
                       [k](backend::Context& ctx, const SnrqTile& t) { beam_decode(ctx, t, k); }, plan.tile_rows,
                       plan.parallel);
   }

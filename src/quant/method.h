@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "backend/context.h"
 #include "config/config.h"
 #include "core/quantized.h"
 #include "core/tensor.h"
@@ -55,9 +56,12 @@ class Method {
   // needs().sample_alpha; deterministic in the run's seed and the index.
   virtual double sequence_alpha(int64_t index) const;
   // Rounds W (host F32 [rows, cols]; a tile-aligned row slice of the layer is
-  // allowed, see kRowTile). Never returns NaN; bad statistics are errors
-  // naming site.name.
-  virtual QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const = 0;
+  // allowed, see kRowTile) with the backend ops of `ctx`. The rounders keep
+  // the layer in host memory (std::vector buffers), so ctx is a CPU context
+  // until they become device-resident. Never returns NaN; bad statistics are
+  // errors naming site.name.
+  virtual QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                                const LayerSite& site) const = 0;
 
   const QuantOptions& grid() const { return grid_; }
 

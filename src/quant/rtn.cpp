@@ -47,7 +47,7 @@ class Rtn final : public Method {
   explicit Rtn(const QuantOptions& grid) : Method(grid) {}
   const char* name() const override { return "rtn"; }
   Needs needs() const override { return {}; }
-  QuantizedLinear round(const Tensor& W, const LayerStats&, const LayerSite& site) const override {
+  QuantizedLinear round(backend::Context&, const Tensor& W, const LayerStats&, const LayerSite& site) const override {
     return rtn(W, grid_, site.name);
   }
 };

@@ -116,8 +116,9 @@ class Snrq final : public Method {
   double sequence_alpha(int64_t index) const override {
     return sample_sequence_alpha(opt_.seed, index, opt_.beta);
   }
-  QuantizedLinear round(const Tensor& W, const LayerStats& stats, const LayerSite& site) const override {
-    return snrq_round(W, stats, site, grid_, opt_, name(), greedy_decode, kRowTile, 0);
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                        const LayerSite& site) const override {
+    return snrq_round(ctx, W, stats, site, grid_, opt_, name(), greedy_decode, kRowTile, 0);
   }
 
  private:
@@ -203,15 +204,14 @@ void tail_correction(backend::Context& ctx, const double* e, int64_t rows, int64
     for (int64_t j = 0; j < nb; ++j) corr[r * nb + j] /= l[(i1 + j) * n + i1 + j];
 }
 
-QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const LayerSite& site, const QuantOptions& grid,
-                           const SnrqOptions& opt, const char* method, const Decoder& decode, int64_t tile_rows,
-                           int parallel) {
+QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerStats& stats, const LayerSite& site,
+                           const QuantOptions& grid, const SnrqOptions& opt, const char* method, const Decoder& decode,
+                           int64_t tile_rows, int parallel) {
   const std::string& layer = site.name;
   MACA_CHECK(stats.h && stats.h->defined(), "layer {}: {} needs the layer's Hessian", layer, method);
   const Needs needs = snrq_needs(opt);
   MACA_CHECK(!needs.cross || (stats.d && stats.d->defined()),
              "layer {}: {} with alpha_mode {} needs the asymmetric statistics D", layer, method, mode_name(opt.mode));
-  auto ctx = backend::Context::create(Device::cpu());
   std::vector<double> w = load_weight(W, layer);
   const int64_t rows = W.dim(0), n = W.dim(1);
   const LoadedHessian h = load_hessian(*stats.h, n, layer);
@@ -222,7 +222,7 @@ QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const Layer
   q.perm = ascending_diag_perm(h);
   const std::vector<int32_t>& perm = q.perm;
   const DampedFactors factors =
-      damped_factors(*ctx, h, perm, grid, layer, {.hp_lower = true, .hp = opt.cd_passes > 0});
+      damped_factors(ctx, h, perm, grid, layer, {.hp_lower = true, .hp = opt.cd_passes > 0});
   q.damp = factors.damp;
   const auto [alpha, source] = layer_alpha(opt, site);
   q.alpha = alpha;
@@ -256,12 +256,12 @@ QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const Layer
     std::vector<double> t = wp, m, x;  // the target; W·D (permuted) and W·D·H_π⁻¹
     if (shift || terms) {
       std::vector<double> md(static_cast<size_t>(nr * n));
-      backend::gemm(*ctx, false, false, nr, n, n, 1.0, w.data() + r0 * n, n, d.data(), n, 0.0, md.data(), n);
+      backend::gemm(ctx, false, false, nr, n, n, 1.0, w.data() + r0 * n, n, d.data(), n, 0.0, md.data(), n);
       m.resize(md.size());
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t i = 0; i < n; ++i) m[r * n + i] = md[r * n + perm[i]];
       x = m;
-      backend::cholesky_solve(*ctx, n, nr, l.data(), n, false, x.data(), n);
+      backend::cholesky_solve(ctx, n, nr, l.data(), n, false, x.data(), n);
       if (shift)
         for (size_t i = 0; i < t.size(); ++i) t[i] += alpha * x[i];
     }
@@ -273,9 +273,9 @@ QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const Layer
                         .scales = q.scales.data() + r0, .zeros = q.zeros.data() + r0, .ldp = rows,
                         .grp = grp.data(), .maxq = gr.maxq(), .block_size = opt.block_size, .codes = codes.data(),
                         .score = row_score.data() + r0};
-    decode(*ctx, tile);
+    decode(ctx, tile);
     if (opt.cd_passes > 0)
-      coordinate_descent(*ctx, tile, factors.hp.data(), opt.cd_passes, row_score.data() + r0);
+      coordinate_descent(ctx, tile, factors.hp.data(), opt.cd_passes, row_score.data() + r0);
     for (int64_t r = 0; r < nr; ++r)
       for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + perm[i]] = codes[r * n + i];
     if (terms)

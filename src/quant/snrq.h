@@ -87,8 +87,8 @@ void tail_correction(backend::Context& ctx, const double* e, int64_t rows, int64
 
 // Rounds W with SNRQ's preparation and `decode` on tiles of `tile_rows` rows
 // (a divisor of kRowTile), at most `parallel` tiles at once.
-QuantizedLinear snrq_round(const Tensor& W, const LayerStats& stats, const LayerSite& site, const QuantOptions& grid,
-                           const SnrqOptions& opt, const char* method, const Decoder& decode, int64_t tile_rows,
-                           int parallel);
+QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerStats& stats, const LayerSite& site,
+                           const QuantOptions& grid, const SnrqOptions& opt, const char* method, const Decoder& decode,
+                           int64_t tile_rows, int parallel);
 
 }  // namespace maca::quant

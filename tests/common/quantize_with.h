@@ -26,7 +26,8 @@ inline QuantizedLinear quantize_with(const Tensor& W, const Tensor* H, const Ten
   method->validate(W.dim(1), layer);
   quant::LayerSite s = site;
   s.name = layer;
-  return method->round(W, {.h = H, .d = D}, s);
+  const auto ctx = backend::Context::create(Device::cpu());
+  return method->round(*ctx, W, {.h = H, .d = D}, s);
 }
 
 }  // namespace maca::test

@@ -16,6 +16,11 @@ namespace {
 
 constexpr int64_t kN = 12;
 
+backend::Context& cpu() {
+  static const auto ctx = backend::Context::create(Device::cpu());
+  return *ctx;
+}
+
 Tensor random_rows(int64_t rows, uint32_t seed) {
   Tensor t = Tensor::empty({rows, kN});
   std::mt19937 rng(seed);
@@ -56,7 +61,7 @@ TEST(Accumulator, PerSequenceNormalizationExample) {
   const std::vector<double> h2 = weighted_cross(x2, x2, w2);
   for (size_t i = 0; i < want.size(); ++i) want[i] += h2[i];
   for (Precision p : {Precision::F32, Precision::F64}) {
-    Accumulator acc(kN, p, false);
+    Accumulator acc(cpu(), kN, p, false);
     acc.add(x1, w1);
     acc.add(x2, w2);
     EXPECT_NEAR(acc.sum_weight(), 2.0, 1e-6);
@@ -67,7 +72,7 @@ TEST(Accumulator, PerSequenceNormalizationExample) {
     EXPECT_FALSE(acc.finalize_d().defined());
   }
   // The token-weighted sum (2/10)(X₁ᵀX₁ + X₂ᵀX₂) is a different matrix.
-  Accumulator tok(kN, Precision::F64, false);
+  Accumulator tok(cpu(), kN, Precision::F64, false);
   tok.add(concat(x1, x2), {});
   EXPECT_DOUBLE_EQ(tok.sum_weight(), 10.0);
   const Tensor ht = tok.finalize_h();
@@ -90,7 +95,7 @@ TEST(Accumulator, DMatchesDirectSumAndPrecisionsAgree) {
   for (double& v : want_h) v *= 2 / sw;
   for (double& v : want_d) v *= 2 / sw;
 
-  Accumulator a32(kN, Precision::F32, true), a64(kN, Precision::F64, true);
+  Accumulator a32(cpu(), kN, Precision::F32, true), a64(cpu(), kN, Precision::F64, true);
   for (Accumulator* a : {&a32, &a64}) {
     const Tensor xf_head = xf.slice_rows(0, 15), xf_rest = xf.slice_rows(15, 40);
     a->add(xq.slice_rows(0, 15), std::span<const float>(w).subspan(0, 15), &xf_head);
@@ -110,7 +115,7 @@ TEST(Accumulator, RawSumsCombineExactlyInAnyOrder) {
   std::vector<float> w(20);
   for (int r = 0; r < 20; ++r) w[r] = 0.25f + static_cast<float>(r % 3);
   for (Precision p : {Precision::F32, Precision::F64}) {
-    Accumulator whole(kN, p, true), s0(kN, p, true), s1(kN, p, true);
+    Accumulator whole(cpu(), kN, p, true), s0(cpu(), kN, p, true), s1(cpu(), kN, p, true);
     whole.add(x, units, w, &xf);
     // Shard 0 gets units 2 and 0 (in that order), shard 1 units 3 and 1.
     auto add_unit = [&](Accumulator& a, int64_t r0, int64_t len) {
@@ -137,7 +142,7 @@ TEST(Accumulator, WideInputsAcrossTiles) {
   std::mt19937 rng(9);
   std::normal_distribution<float> d(0.0f, 1.0f);
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(rng);
-  Accumulator acc(n, Precision::F64, false);
+  Accumulator acc(cpu(), n, Precision::F64, false);
   acc.add(x, std::vector<int64_t>{20, 30}, {});
   const Tensor h = acc.finalize_h();
   double worst = 0;
@@ -154,7 +159,7 @@ TEST(Accumulator, WideInputsAcrossTiles) {
 TEST(Accumulator, NonFiniteInputIsAnError) {
   Tensor x = random_rows(4, 7);
   x.data<float>()[5] = std::numeric_limits<float>::infinity();
-  Accumulator acc(kN, Precision::F64, false);
+  Accumulator acc(cpu(), kN, Precision::F64, false);
   EXPECT_THROW(acc.add(x, {}), Error);
 }
 

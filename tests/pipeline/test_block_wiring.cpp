@@ -81,7 +81,7 @@ TEST(BlockWiring, Block0QProjEqualsGptqOnIndependentlyCapturedRows) {
     lens.push_back(static_cast<int64_t>(seq.tokens.size()));
   }
   Tensor h = m.embed(tokens);
-  hessian::Accumulator acc(m.spec().hidden, hessian::Precision::F32, false);
+  hessian::Accumulator acc(m.context(), m.spec().hidden, hessian::Precision::F32, false);
   const model::CaptureFn add = [&](int, model::LinearGroup, const Tensor& x) { acc.add(x, {}); };
   m.forward_block(m.load_block(0), 0, h, lens, &add, model::LinearGroup::Qkv);
   const Tensor H = acc.finalize_h();
@@ -109,7 +109,7 @@ TEST(BlockWiring, GptqBeatsRtnOnItsObjectiveForEveryGroup) {
   m.forward_block(m.load_block(0), 0, hidden, lens);
   std::map<model::LinearGroup, Tensor> H;
   const model::CaptureFn keep = [&](int, model::LinearGroup g, const Tensor& x) {
-    hessian::Accumulator acc(x.dim(1), hessian::Precision::F64, false);
+    hessian::Accumulator acc(m.context(), x.dim(1), hessian::Precision::F64, false);
     acc.add(x, {});
     H[g] = acc.finalize_h();
   };

@@ -44,11 +44,11 @@ TEST(MacaPrefix, OnePassWithPositionWeightsEqualsExplicitPrefixes) {
   const int64_t n = x_full.dim(1);
   const std::vector<double> omega = calib::prefix_position_weights(lengths, beta);
   ASSERT_EQ(omega.size(), 16u);
-  hessian::Accumulator one_pass(n, hessian::Precision::F64, false);
+  hessian::Accumulator one_pass(*ctx, n, hessian::Precision::F64, false);
   const std::vector<float> w(omega.begin(), omega.end());
   one_pass.add(x_full, w);
 
-  hessian::Accumulator explicit_prefixes(n, hessian::Precision::F64, false);
+  hessian::Accumulator explicit_prefixes(*ctx, n, hessian::Precision::F64, false);
   const double K = static_cast<double>(lengths.size());
   for (size_t k = 0; k < lengths.size(); ++k) {
     const int64_t len = lengths[k];
