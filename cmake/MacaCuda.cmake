@@ -12,6 +12,12 @@ if(NOT MACA_WITH_CUDA STREQUAL "OFF")
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
+    # nvcc has compiled C++20 since CUDA 12, but CMake 3.25 does not know its
+    # flag: tell it, so targets get the project's C++20 for device code too.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     set(MACA_CUDA_ENABLED ON)
   elseif(MACA_WITH_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MACA_WITH_CUDA=ON but no CUDA compiler (nvcc) was found. "

@@ -62,6 +62,21 @@ Tensor CudaContext::to_host(const Tensor& t) {
   return h;
 }
 
+void CudaContext::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0 || dst == src) return;
+  const auto* s = static_cast<const char*>(src);
+  auto* d = static_cast<char*>(dst);
+  if (d + bytes <= s || s + bytes <= d) {
+    MACA_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice, stream_));
+    return;
+  }
+  // Overlapping ranges (a sliding-window cache shifting down): through scratch,
+  // since cudaMemcpy does not promise memmove semantics.
+  const std::shared_ptr<void> tmp = scratch(bytes);
+  MACA_CUDA_CHECK(cudaMemcpyAsync(tmp.get(), s, bytes, cudaMemcpyDeviceToDevice, stream_));
+  MACA_CUDA_CHECK(cudaMemcpyAsync(d, tmp.get(), bytes, cudaMemcpyDeviceToDevice, stream_));
+}
+
 CudaContext& cuda_context(backend::Context& ctx) {
   MACA_ASSERT(!ctx.device().is_cpu(), "a CUDA op got a {} context", ctx.device().str());
   return static_cast<CudaContext&>(ctx);

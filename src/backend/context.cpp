@@ -22,6 +22,7 @@ class CpuContext final : public Context {
   Tensor to_device(const Tensor& host) override { return host; }
   Tensor to_host(const Tensor& t) override { return t; }
   const OpTable& ops() const override { return kernels::cpu::op_table(); }
+  void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
 };
 
 }  // namespace

@@ -35,6 +35,9 @@ class Context {
   // Copies between host and this context's device (identity on the CPU).
   virtual Tensor to_device(const Tensor& host) = 0;
   virtual Tensor to_host(const Tensor& t) = 0;
+  // Copies `bytes` bytes between two buffers on this context's device, with
+  // memmove semantics (the ranges may overlap), ordered with the ops.
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
 
  protected:
   explicit Context(Device d) : device_(d) {}

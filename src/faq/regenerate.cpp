@@ -64,7 +64,7 @@ bool generate_units(const Job& job, backend::Context& ctx, parallel::Comm& comm)
 int run_regenerate(const config::Config& cfg) {
   parallel::Comm& comm = parallel::world();
   const auto ctx =
-      backend::Context::create(backend::job_device(cfg.get_string("run.device"), "faq", false),
+      backend::Context::create(backend::job_device(cfg.get_string("run.device"), "faq", true),
                                parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
   install_stop_handlers();
   const Job job(cfg, *ctx, comm);

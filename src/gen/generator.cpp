@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -118,10 +117,10 @@ std::vector<Generated> Generator::generate_batch(std::span<const GenerateRequest
     if (sample_slots.empty()) continue;
 
     Tensor last = ctx_->empty({static_cast<int64_t>(sample_rows.size()), spec.hidden});
+    const auto row_bytes = static_cast<size_t>(spec.hidden) * sizeof(float);
     for (size_t i = 0; i < sample_rows.size(); ++i)
-      std::memcpy(last.data<float>() + static_cast<int64_t>(i) * spec.hidden,
-                  hidden.data<float>() + sample_rows[i] * spec.hidden,
-                  static_cast<size_t>(spec.hidden) * sizeof(float));
+      ctx_->copy(static_cast<char*>(last.raw()) + i * row_bytes,
+                 static_cast<const char*>(hidden.raw()) + static_cast<size_t>(sample_rows[i]) * row_bytes, row_bytes);
     const Tensor logits = ctx_->to_host(model_->logits(last));
     for (size_t i = 0; i < sample_slots.size(); ++i) {
       const int64_t s = sample_slots[i];

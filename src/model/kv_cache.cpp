@@ -1,7 +1,6 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "core/error.h"
 
@@ -17,10 +16,10 @@ KvCache::KvCache(const ModelSpec& spec, backend::Context& ctx, int64_t slots, in
     : position_(static_cast<size_t>(slots), 0),
       max_len_(max_len),
       max_step_(max_step),
-      row_floats_(spec.n_kv_heads * spec.head_dim) {
+      row_floats_(spec.n_kv_heads * spec.head_dim),
+      ctx_(&ctx) {
   MACA_CHECK(slots >= 1 && max_len >= 1 && max_step >= 1, "KV cache: {} slots, max_len {}, max_step {}", slots, max_len,
              max_step);
-  MACA_CHECK(ctx.device().is_cpu(), "KV cache: only the CPU backend is implemented (got {})", ctx.device().str());
   for (const LayerSpec& layer : spec.layers) {
     Block blk;
     blk.window = layer.sliding_window;
@@ -65,10 +64,12 @@ std::vector<backend::CachedSeq> KvCache::append(int b, const KvStep& step, const
   Block& blk = blocks_.at(b);
   MACA_ASSERT(k.numel() == step.rows() * row_floats_ && v.numel() == k.numel(), "KV append: k {} v {} for {} rows",
               k.str(), v.str(), step.rows());
-  const float* kp = k.data<float>();
-  const float* vp = v.data<float>();
-  float* kc = blk.k.data<float>();
-  float* vc = blk.v.data<float>();
+  // Device memory on a GPU context: addressed through raw(), moved by the context.
+  const auto* kp = static_cast<const float*>(k.raw());
+  const auto* vp = static_cast<const float*>(v.raw());
+  auto* kc = static_cast<float*>(blk.k.raw());
+  auto* vc = static_cast<float*>(blk.v.raw());
+  const auto row_bytes = static_cast<size_t>(row_floats_) * sizeof(float);
   const int64_t slot_floats = blk.capacity * row_floats_;
   std::vector<backend::CachedSeq> seqs;
   int64_t row = 0;
@@ -79,17 +80,15 @@ std::vector<backend::CachedSeq> KvCache::append(int b, const KvStep& step, const
     if (blk.len[s] + n > blk.capacity) {
       // Sliding window: only the last window − 1 keys stay visible to the new queries.
       const int64_t keep = std::min(blk.len[s], blk.window - 1), drop = blk.len[s] - keep;
-      std::memmove(ks, ks + drop * row_floats_, static_cast<size_t>(keep * row_floats_) * sizeof(float));
-      std::memmove(vs, vs + drop * row_floats_, static_cast<size_t>(keep * row_floats_) * sizeof(float));
+      ctx_->copy(ks, ks + drop * row_floats_, static_cast<size_t>(keep) * row_bytes);
+      ctx_->copy(vs, vs + drop * row_floats_, static_cast<size_t>(keep) * row_bytes);
       blk.len[s] = keep;
       blk.first_pos[s] += drop;
     }
     MACA_ASSERT(blk.len[s] + n <= blk.capacity, "KV append: block {} slot {} holds {} + {} > {}", b, s, blk.len[s], n,
                 blk.capacity);
-    std::memcpy(ks + blk.len[s] * row_floats_, kp + row * row_floats_,
-                static_cast<size_t>(n * row_floats_) * sizeof(float));
-    std::memcpy(vs + blk.len[s] * row_floats_, vp + row * row_floats_,
-                static_cast<size_t>(n * row_floats_) * sizeof(float));
+    ctx_->copy(ks + blk.len[s] * row_floats_, kp + row * row_floats_, static_cast<size_t>(n) * row_bytes);
+    ctx_->copy(vs + blk.len[s] * row_floats_, vp + row * row_floats_, static_cast<size_t>(n) * row_bytes);
     blk.len[s] += n;
     seqs.push_back({s, n, blk.len[s], blk.first_pos[s]});
     row += n;

@@ -33,7 +33,8 @@ struct KvStep {
 class KvCache {
  public:
   // Room for `slots` sequences of up to `max_len` positions, each step adding
-  // at most `max_step` tokens to a sequence.
+  // at most `max_step` tokens to a sequence, in ctx's device memory (ctx must
+  // outlive the cache).
   KvCache(const ModelSpec& spec, backend::Context& ctx, int64_t slots, int64_t max_len, int64_t max_step);
 
   int64_t slots() const { return static_cast<int64_t>(position_.size()); }
@@ -65,6 +66,7 @@ class KvCache {
   std::vector<Block> blocks_;
   std::vector<int64_t> position_;
   int64_t max_len_, max_step_, row_floats_;
+  backend::Context* ctx_;  // moves rows within the cache's device memory
 };
 
 }  // namespace maca::model
