@@ -1,17 +1,12 @@
-#include <cmath>
-
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/fast_exp.h"
+#include "kernels/shared/elementwise_math.h"
 
 namespace maca::kernels::cpu {
 namespace {
-inline float silu(float x) { return x / (1.0f + fast_expf(-x)); }
-// PyTorch gelu(approximate="tanh"), HF "gelu_pytorch_tanh".
-inline float gelu_tanh(float x) {
-  constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
-  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
-}
+inline float silu(float x) { return shared::silu(x, fast_expf); }
+inline float gelu_tanh(float x) { return shared::gelu_tanh(x); }
 template <float (*Act)(float)>
 void apply(const float* g, const float* u, float* o, int64_t n) {
 #pragma omp parallel for schedule(static) if (n > 65536)

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/fast_exp.h"
+#include "kernels/shared/elementwise_math.h"
 
 namespace maca::kernels::cpu {
 
@@ -22,7 +23,7 @@ void cross_entropy(backend::Context&, const Tensor& logits, std::span<const int3
     double sum = 0.0;  // terms in fp32 (relative error ~1e-7 each), accumulated in fp64
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < vocab; ++j) sum += static_cast<double>(fast_expf(row[j] - mx));
-    nll[i] = static_cast<double>(mx) + std::log(sum) - static_cast<double>(row[targets[i]]);
+    nll[i] = shared::cross_entropy_nll(mx, sum, row[targets[i]]);
   }
 }
 

@@ -1,7 +1,6 @@
-#include <cmath>
-
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/shared/elementwise_math.h"
 
 namespace maca::kernels::cpu {
 
@@ -17,9 +16,9 @@ void rmsnorm(backend::Context&, const Tensor& x, const Tensor& w, float eps, boo
     float* yr = yp + r * d;
     double ss = 0.0;
     for (int64_t j = 0; j < d; ++j) ss += static_cast<double>(xr[j]) * xr[j];
-    const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(d)) + eps);
+    const float inv = shared::rmsnorm_inv(ss, d, eps);
     const float offset = unit_offset ? 1.0f : 0.0f;
-    for (int64_t j = 0; j < d; ++j) yr[j] = xr[j] * inv * (offset + wp[j]);
+    for (int64_t j = 0; j < d; ++j) yr[j] = shared::rmsnorm_scale(xr[j], inv, offset, wp[j]);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/shared/elementwise_math.h"
 
 namespace maca::kernels::cpu {
 
@@ -30,11 +31,8 @@ void rope(backend::Context&, Tensor& x, std::span<const int64_t> seq_lens, std::
   const int64_t span = std::max<int64_t>(p_end - p_min, 0);
   std::vector<float> cos_t(span * half), sin_t(span * half);
   for (int64_t p = 0; p < span; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(p_min + p) * inv_freq[i];
-      cos_t[p * half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-      sin_t[p * half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
-    }
+    for (int64_t i = 0; i < half; ++i)
+      shared::rope_cos_sin(shared::rope_angle(p_min + p, inv_freq[i]), cos_t[p * half + i], sin_t[p * half + i]);
 
   std::vector<int64_t> pos(total);  // table row of each token
   for (int64_t t = 0, s = 0; const int64_t n : seq_lens) {
@@ -50,9 +48,9 @@ void rope(backend::Context&, Tensor& x, std::span<const int64_t> seq_lens, std::
     for (int64_t h = 0; h < heads; ++h) {
       float* v = xp + (t * heads + h) * d;
       for (int64_t i = 0; i < half; ++i) {
-        const float a = v[i], b = v[i + half];
-        v[i] = a * c[i] - b * s[i];
-        v[i + half] = b * c[i] + a * s[i];
+        const shared::FloatPair r = shared::rope_rotate(v[i], v[i + half], c[i], s[i]);
+        v[i] = r.first;
+        v[i + half] = r.second;
       }
     }
   }

@@ -5,7 +5,22 @@ namespace maca::kernels::cuda {
 // Ops without an entry have no CUDA kernel yet; backend::job_device never
 // picks this backend for "auto" while any is missing.
 const backend::OpTable& op_table() {
-  static const backend::OpTable table{.backend = "cuda"};
+  static const backend::OpTable table{.backend = "cuda",
+                                      .linear = linear,
+                                      .gemm_f32 = gemm,
+                                      .gemm_f64 = gemm,
+                                      .gram_update_f32 = gram_update,
+                                      .gram_update_f64 = gram_update,
+                                      .cholesky = cholesky,
+                                      .triangular_inverse = triangular_inverse,
+                                      .cholesky_solve = cholesky_solve,
+                                      .gptq_columns = gptq_columns,
+                                      .rmsnorm = rmsnorm,
+                                      .rope = rope,
+                                      .gated_activation = gated_activation,
+                                      .embedding = embedding,
+                                      .add_inplace = add_inplace,
+                                      .cross_entropy = cross_entropy};
   return table;
 }
 
