@@ -17,6 +17,8 @@ const backend::OpTable& op_table() {
                                       .gptq_columns = gptq_columns,
                                       .rmsnorm = rmsnorm,
                                       .rope = rope,
+                                      .attention = attention,
+                                      .attention_cached = attention_cached,
                                       .gated_activation = gated_activation,
                                       .embedding = embedding,
                                       .add_inplace = add_inplace,
