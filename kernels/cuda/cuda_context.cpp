@@ -77,6 +77,10 @@ void CudaContext::copy(void* dst, const void* src, size_t bytes) {
   MACA_CUDA_CHECK(cudaMemcpyAsync(d, tmp.get(), bytes, cudaMemcpyDeviceToDevice, stream_));
 }
 
+void CudaContext::zero(void* p, size_t bytes) {
+  if (bytes) MACA_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
+}
+
 CudaContext& cuda_context(backend::Context& ctx) {
   MACA_ASSERT(!ctx.device().is_cpu(), "a CUDA op got a {} context", ctx.device().str());
   return static_cast<CudaContext&>(ctx);

@@ -29,6 +29,7 @@ class CudaContext final : public backend::Context {
   Tensor to_device(const Tensor& host) override;
   Tensor to_host(const Tensor& t) override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void zero(void* p, size_t bytes) override;
 
   cudaStream_t cuda_stream() const { return stream_; }
   cublasHandle_t cublas() const { return blas_; }

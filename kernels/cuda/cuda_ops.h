@@ -32,6 +32,8 @@ void triangular_inverse(backend::Context& ctx, int64_t n, const double* l, int64
 void cholesky_solve(backend::Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper,
                     double* b, int64_t ldb);
 void gptq_columns(backend::Context& ctx, const backend::GptqColumns& a, int64_t c0, int64_t c1);
+void weighted_rows(backend::Context& ctx, const backend::WeightedRows& a);
+bool gram_fixed_point(backend::Context& ctx, const backend::GramFixedPoint& g);
 void rmsnorm(backend::Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);
 void rope(backend::Context& ctx, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
           std::span<const int64_t> start);

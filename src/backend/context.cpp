@@ -23,9 +23,17 @@ class CpuContext final : public Context {
   Tensor to_host(const Tensor& t) override { return t; }
   const OpTable& ops() const override { return kernels::cpu::op_table(); }
   void copy(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
 };
 
 }  // namespace
+
+Tensor Context::clone(const Tensor& t) {
+  MACA_ASSERT(t.device() == device(), "clone of a {} tensor on a {} context", t.str(), device().str());
+  Tensor out = empty(t.shape(), t.dtype());
+  copy(out.raw(), t.raw(), t.nbytes());
+  return out;
+}
 
 bool built_with_cuda() {
 #ifdef MACA_HAVE_CUDA

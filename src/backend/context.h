@@ -38,6 +38,10 @@ class Context {
   // Copies `bytes` bytes between two buffers on this context's device, with
   // memmove semantics (the ranges may overlap), ordered with the ops.
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  // Sets `bytes` bytes at p (on this context's device) to zero.
+  virtual void zero(void* p, size_t bytes) = 0;
+  // A deep copy of t (on this context's device) with its own storage.
+  Tensor clone(const Tensor& t);
 
  protected:
   explicit Context(Device d) : device_(d) {}

@@ -14,6 +14,8 @@ std::vector<OpSupport> op_support(const OpTable& t) {
           {"triangular_inverse", t.triangular_inverse != nullptr},
           {"cholesky_solve", t.cholesky_solve != nullptr},
           {"gptq_columns", t.gptq_columns != nullptr},
+          {"weighted_rows", t.weighted_rows != nullptr},
+          {"gram_fixed_point", t.gram_fixed_point != nullptr},
           {"rmsnorm", t.rmsnorm != nullptr},
           {"rope", t.rope != nullptr},
           {"attention", t.attention != nullptr},

@@ -32,6 +32,8 @@ struct OpTable {
   void (*cholesky_solve)(Context&, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
                          int64_t ldb) = nullptr;
   void (*gptq_columns)(Context&, const GptqColumns& a, int64_t c0, int64_t c1) = nullptr;
+  void (*weighted_rows)(Context&, const WeightedRows& a) = nullptr;
+  bool (*gram_fixed_point)(Context&, const GramFixedPoint& g) = nullptr;
   void (*rmsnorm)(Context&, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) = nullptr;
   void (*rope)(Context&, Tensor& x, std::span<const int64_t> seq_lens, std::span<const float> inv_freq,
                std::span<const int64_t> start) = nullptr;

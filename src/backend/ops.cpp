@@ -71,6 +71,14 @@ void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1) {
   need(ctx, &OpTable::gptq_columns, "gptq_columns")(ctx, a, c0, c1);
 }
 
+void weighted_rows(Context& ctx, const WeightedRows& a) {
+  need(ctx, &OpTable::weighted_rows, "weighted_rows")(ctx, a);
+}
+
+bool gram_fixed_point(Context& ctx, const GramFixedPoint& g) {
+  return need(ctx, &OpTable::gram_fixed_point, "gram_fixed_point")(ctx, g);
+}
+
 void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) {
   on_device(ctx, "rmsnorm", {&x, &w, &y});
   need(ctx, &OpTable::rmsnorm, "rmsnorm")(ctx, x, w, eps, unit_offset, y);

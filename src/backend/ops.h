@@ -82,6 +82,41 @@ struct GptqColumns {
 };
 void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1);
 
+// The rows of one calibration unit prepared for its statistics products
+// (hessian/accumulator.h): xq[r, :] = √w[r]·x[r, :] and, when x_fp is given,
+// dx[r, :] = α·√w[r]·(x_fp[r, :] − x[r, :]), in f64 or f32 (each product and
+// difference in that type, √w[r] in double then rounded). x, x_fp: [rows, n]
+// f32 and xq, dx: [rows, n] of the chosen type, on the context's device; w:
+// host weights.
+struct WeightedRows {
+  const float* x;
+  const float* x_fp;  // null: no dx
+  std::span<const float> w;
+  double alpha;
+  int64_t rows, n;
+  bool f64;
+  void* xq;
+  void* dx;
+};
+void weighted_rows(Context& ctx, const WeightedRows& a);
+
+// words += the fixed-point form (kernels/shared/fixed_point.h) of aᵀ·b for
+// a, b [rows, n] (f64 or f32, on the device; the products are formed in that
+// type), tile by tile in the layout of fixed_point::tile_offset; symmetric
+// (a is b): only the upper tiles, and in diagonal tiles only j >= i. Each
+// value's bits depend only on a and b, never on threads. Returns false when a
+// value is not finite or beyond fixed_point::kMaxAbs (the words are then
+// partly updated: callers throw).
+struct GramFixedPoint {
+  const void* a;
+  const void* b;
+  bool f64;
+  int64_t rows, n;
+  bool symmetric;
+  int64_t* words;
+};
+bool gram_fixed_point(Context& ctx, const GramFixedPoint& g);
+
 // y = x / rms(x) * (w or 1 + w) over the last dimension (x is [rows, d]).
 // unit_offset selects Gemma's (1 + w) convention. y may alias x.
 void rmsnorm(Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);

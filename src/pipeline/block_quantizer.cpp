@@ -30,7 +30,7 @@ class BlockRun {
         b_(b),
         w_(w),
         needs_(opt.method->needs()),
-        fp_w_(needs_.cross ? clone_linears(w) : model::BlockWeights{}),
+        fp_w_(needs_.cross ? clone_linears(model.context(), w) : model::BlockWeights{}),
         opt_(opt),
         out_(out),
         layers_(block_layers(w, b)) {}
@@ -79,7 +79,9 @@ class BlockRun {
       const BlockLayer& layer = *todo[i];
       QuantizedLinear ql = gather(std::move(mine[i]), owner[i]);
       const std::vector<float> deq = ql.dequantize();
-      std::memcpy(layer.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
+      Tensor host = Tensor::empty(layer.weight->shape());
+      std::copy(deq.begin(), deq.end(), host.data<float>());
+      *layer.weight = model_.context().to_device(host);
       const LayerRecord rec{.name = layer.name, .rows = ql.rows, .cols = ql.cols, .loss = ql.loss,
                             .damp = ql.damp, .alpha = ql.alpha, .alpha_source = ql.alpha_source,
                             .alpha_star = quant::closed_form_alpha(ql), .seconds = seconds[i]};
@@ -115,7 +117,7 @@ class BlockRun {
   void run_fused(CalibBatch& batch) {
     std::array<Tensor, 4> fp_inputs;
     if (batch.fp.defined()) {
-      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = x.clone(); };
+      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = model_.context().clone(x); };
       model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens, &keep);
     }
     const model::CaptureFn quantize = [&](int, LinearGroup g, const Tensor& x) {
@@ -150,9 +152,9 @@ class BlockRun {
       std::array<Tensor, 4> fp_inputs;
       if (batch.fp.defined()) {
         const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) {
-          if (wanted(g)) fp_inputs[gi(g)] = x.clone();
+          if (wanted(g)) fp_inputs[gi(g)] = model_.context().clone(x);
         };
-        Tensor h = batch.fp.clone();
+        Tensor h = model_.context().clone(batch.fp);
         model_.forward_block(fp_w_, b_, h, batch.seq_lens, &keep, last);
       }
       const model::CaptureFn add = [&](int, LinearGroup g, const Tensor& x) {
@@ -160,7 +162,7 @@ class BlockRun {
         accumulate(g, x, batch, fp_inputs[gi(g)].defined() ? &fp_inputs[gi(g)] : nullptr);
         fp_inputs[gi(g)] = Tensor();
       };
-      Tensor h = batch.q.clone();
+      Tensor h = model_.context().clone(batch.q);
       model_.forward_block(w_, b_, h, batch.seq_lens, &add, last);
     }
   }
@@ -182,13 +184,23 @@ class BlockRun {
   int ranks() const { return opt_.comm ? opt_.comm->size() : 1; }
   int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
 
+  // Sums fixed-point words over the ranks (on the host: the device words are
+  // staged through host memory when the model runs on a GPU).
+  void allreduce_words(Tensor& words) {
+    backend::Context& ctx = model_.context();
+    Tensor host = ctx.to_host(words);
+    opt_.comm->allreduce_sum(std::span<int64_t>(host.data<int64_t>(), static_cast<size_t>(host.numel())));
+    if (host.raw() != words.raw()) ctx.copy(words.raw(), ctx.to_device(host).raw(), words.nbytes());
+  }
+
   // Sums the group's raw statistics over the ranks and finalizes H (and D).
   void finalize_statistics(LinearGroup g, Tensor& h, Tensor& d) {
     const auto first = std::find_if(layers_.begin(), layers_.end(), [&](const BlockLayer& l) { return l.group == g; });
     hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
     if (ranks() > 1) {  // exact integer sums: the same bits for any rank count
       Timer t;
-      opt_.comm->allreduce_sum(a.raw());
+      allreduce_words(a.tile_words());
+      opt_.comm->allreduce_sum(a.totals());
       stats_.comm_s += t.seconds();
     }
     MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights are "
@@ -221,11 +233,13 @@ class BlockRun {
         .block = b_,
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
     const quant::Method& m = *opt_.method;
-    if (owner >= 0) return owner == rank() ? m.round(model_.context(), *layer.weight, stats, site) : QuantizedLinear{};
+    backend::Context& rc = opt_.round_ctx ? *opt_.round_ctx : model_.context();
+    const Tensor w = rc.device() == layer.weight->device() ? *layer.weight : model_.context().to_host(*layer.weight);
+    if (owner >= 0) return owner == rank() ? m.round(rc, w, stats, site) : QuantizedLinear{};
     const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};
-    if (r.size() == layer.weight->dim(0)) return m.round(model_.context(), *layer.weight, stats, site);
-    return m.round(model_.context(), layer.weight->slice_rows(r.begin, r.end), stats, site);
+    if (r.size() == w.dim(0)) return m.round(rc, w, stats, site);
+    return m.round(rc, w.slice_rows(r.begin, r.end), stats, site);
   }
 
   // The whole layer on every rank.
@@ -254,9 +268,9 @@ class BlockRun {
 
 }  // namespace
 
-model::BlockWeights clone_linears(const model::BlockWeights& w) {
+model::BlockWeights clone_linears(backend::Context& ctx, const model::BlockWeights& w) {
   model::BlockWeights fp = w;
-  for (Tensor* t : {&fp.q, &fp.k, &fp.v, &fp.o, &fp.gate, &fp.up, &fp.down}) *t = t->clone();
+  for (Tensor* t : {&fp.q, &fp.k, &fp.v, &fp.o, &fp.gate, &fp.up, &fp.down}) *t = ctx.clone(*t);
   return fp;
 }
 

@@ -43,6 +43,10 @@ enum class Partition { Rows, Owner };
 struct BlockOptions {
   std::shared_ptr<const quant::Method> method;
   parallel::Comm* comm = nullptr;  // nullptr: this process alone
+  // The context the rounders run on (nullptr: the model's). The rounders keep
+  // a layer in host memory, so a job whose model runs on a GPU passes a CPU
+  // context here and the layer's weight is copied to the host.
+  backend::Context* round_ctx = nullptr;
   Partition partition = Partition::Rows;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;
@@ -63,7 +67,7 @@ std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block);
 
 // A copy of the linear weights, so the full-precision stream keeps running on
 // the original block while `w` is overwritten with quantized values.
-model::BlockWeights clone_linears(const model::BlockWeights& w);
+model::BlockWeights clone_linears(backend::Context& ctx, const model::BlockWeights& w);
 
 // True when `name` matches one of the glob patterns (* and ?).
 bool matches_any(const std::string& name, const std::vector<std::string>& patterns);

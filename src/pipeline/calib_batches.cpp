@@ -13,7 +13,7 @@ std::vector<CalibBatch> make_calib_batches(const model::Model& model, const cali
     if (tokens.empty()) return;
     CalibBatch& b = batches.back();
     b.q = model.embed(tokens);
-    if (with_fp) b.fp = b.q.clone();
+    if (with_fp) b.fp = model.context().clone(b.q);
     tokens.clear();
   };
   for (size_t s = 0; s < set.sequences.size(); ++s) {

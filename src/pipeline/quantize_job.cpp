@@ -132,7 +132,7 @@ json distribution_json(parallel::Comm& comm, const std::string& partition) {
 void advance_through(const model::Model& model, int b, model::BlockWeights& w,
                      const checkpoint::BlockCheckpoint& block, std::vector<CalibBatch>& batches) {
   const bool any_fp = std::any_of(batches.begin(), batches.end(), [](const CalibBatch& c) { return c.fp.defined(); });
-  const model::BlockWeights original = any_fp ? clone_linears(w) : model::BlockWeights{};
+  const model::BlockWeights original = any_fp ? clone_linears(model.context(), w) : model::BlockWeights{};
   for (const BlockLayer& slot : block_layers(w, b)) {
     const auto it = std::find_if(block.layers.begin(), block.layers.end(),
                                  [&](const auto& l) { return l.first == slot.name; });
@@ -141,7 +141,9 @@ void advance_through(const model::Model& model, int b, model::BlockWeights& w,
                "checkpoint block {}: layer {} is {}x{}, the model's is {}x{}", b, slot.name, it->second.rows,
                it->second.cols, slot.weight->dim(0), slot.weight->dim(1));
     const std::vector<float> deq = it->second.dequantize();
-    std::memcpy(slot.weight->data<float>(), deq.data(), deq.size() * sizeof(float));
+    Tensor host = Tensor::empty(slot.weight->shape());
+    std::copy(deq.begin(), deq.end(), host.data<float>());
+    *slot.weight = model.context().to_device(host);
   }
   for (CalibBatch& batch : batches) {
     if (batch.fp.defined()) model.forward_block(original, b, batch.fp, batch.seq_lens);
@@ -184,10 +186,13 @@ void fail_if_injected(int rank, int b) {
 std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
-  const Device device = backend::job_device(requested.get_string("run.device"), "quantize", false);
+  const Device device = backend::job_device(requested.get_string("run.device"), "quantize", true);
   parallel::Comm& comm = parallel::world();
-  const auto ctx = backend::Context::create(
-      device, parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size()));
+  const int threads = parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size());
+  const auto ctx = backend::Context::create(device, threads);
+  // The forward and the statistics run on `device`; the rounders keep a layer
+  // in host memory, so with a GPU they get a CPU context of their own.
+  const auto round_ctx = device.is_cpu() ? nullptr : backend::Context::create(Device::cpu(), threads);
 
   // Everything that can be checked is checked before any work.
   const auto model_path = config::find_model(requested.get_string("model.path"));
@@ -196,6 +201,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   const config::Config cfg = resolve_for_model(requested, model.spec(), model_path.filename().string());
   JobOptions opt = read_job_options(cfg, model.spec());
   opt.block.comm = &comm;
+  opt.block.round_ctx = round_ctx.get();
   opt.run_dir = parallel::broadcast_string(comm, opt.run_dir.string());
   install_stop_handlers();
   const quant::Method& method = *opt.block.method;

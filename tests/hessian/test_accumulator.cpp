@@ -126,9 +126,11 @@ TEST(Accumulator, RawSumsCombineExactlyInAnyOrder) {
     add_unit(s0, 0, 3);
     add_unit(s1, 12, 8);
     add_unit(s1, 3, 5);
-    const std::span<int64_t> a = s0.raw(), b = s1.raw();
+    const std::span<int64_t> a(s0.tile_words().data<int64_t>(), static_cast<size_t>(s0.tile_words().numel()));
+    const std::span<const int64_t> b(s1.tile_words().data<int64_t>(), static_cast<size_t>(s1.tile_words().numel()));
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+    for (size_t i = 0; i < s0.totals().size(); ++i) s0.totals()[i] += s1.totals()[i];
     EXPECT_EQ(s0.sum_weight(), whole.sum_weight());
     for (auto [u, v] : {std::pair{whole.finalize_h(), s0.finalize_h()}, std::pair{whole.finalize_d(), s0.finalize_d()}})
       for (int64_t i = 0; i < u.numel(); ++i) ASSERT_EQ(u.data<float>()[i], v.data<float>()[i]) << "entry " << i;
