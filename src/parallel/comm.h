@@ -4,8 +4,9 @@
 // Hessian statistics (an exact integer all-reduce), the rounded row slices of a layer
 // (all-gather), small decisions made on rank 0 (broadcast) and a stop flag
 // (all-reduce max). Implementations: a serial one (one process, every call is
-// a copy or a no-op) and MPI (host buffers). The NCCL implementation for GPU
-// buffers drops in behind the same calls with the CUDA backend.
+// a copy or a no-op) and MPI (host buffers). Collectives on buffers that live
+// on a device (NCCL between GPUs) are parallel/device_comm.h, made from and
+// counted in the job's Comm.
 //
 // Every rank must make the same calls in the same order; a rank that fails
 // calls abort(), which ends every rank of the job (never a hang).
@@ -24,6 +25,14 @@ struct CommStats {
   double allreduce_s = 0;
   int64_t allgather_bytes = 0;  // bytes this rank received
   double allgather_s = 0;
+
+  CommStats& operator+=(const CommStats& o) {
+    allreduce_bytes += o.allreduce_bytes;
+    allreduce_s += o.allreduce_s;
+    allgather_bytes += o.allgather_bytes;
+    allgather_s += o.allgather_s;
+    return *this;
+  }
 };
 
 class Comm {
@@ -40,7 +49,7 @@ class Comm {
   // Element-wise sum over ranks, in place. Integers only: an integer sum is
   // exact, so the result does not depend on the reduction order MPI/NCCL pick
   // (a float sum would differ with the rank count). Statistics travel as
-  // fixed-point words (hessian/fixed_point.h).
+  // fixed-point words (kernels/shared/fixed_point.h).
   virtual void allreduce_sum(std::span<int64_t> data) = 0;
   virtual int64_t allreduce_max(int64_t value) = 0;
   // Every rank's bytes, indexed by rank.
@@ -52,6 +61,9 @@ class Comm {
   [[noreturn]] virtual void abort(int code) = 0;
 
   const CommStats& stats() const { return stats_; }
+  // Counts traffic of this job's collectives that went another way (a
+  // DeviceComm's, on device buffers), so stats() holds all of it.
+  void add_stats(const CommStats& more) { stats_ += more; }
 
  protected:
   CommStats stats_;

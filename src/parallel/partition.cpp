@@ -52,4 +52,16 @@ int threads_per_rank(int requested, int local_ranks) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_ranks);
 }
 
+int local_gpu(int local_rank, int local_ranks, int visible_gpus) {
+  MACA_ASSERT(local_ranks >= 1 && local_rank >= 0 && local_rank < local_ranks, "local rank {} of {}", local_rank,
+              local_ranks);
+  MACA_CHECK(visible_gpus >= 1, "local rank {} of {} wants a GPU, but no CUDA device is visible (check the driver "
+             "and CUDA_VISIBLE_DEVICES, ask Slurm for GPUs with --gpus-per-task=1, or use --device cpu)", local_rank,
+             local_ranks);
+  if (visible_gpus >= local_ranks) return local_rank;
+  if (visible_gpus == 1) return 0;  // the launcher bound one GPU to each task
+  MACA_THROW(Error, "{} ranks on this node but {} GPUs visible: launch one rank per GPU (srun --gpus-per-task=1 or "
+             "--ntasks-per-node={})", local_ranks, visible_gpus, visible_gpus);
+}
+
 }  // namespace maca::parallel

@@ -34,4 +34,20 @@ std::vector<int> assign_owners(std::span<const double> costs, int ranks);
 // machine do not oversubscribe it.
 int threads_per_rank(int requested, int local_ranks);
 
+// The CUDA device (an index among the GPUs this process sees) of the rank
+// `local_rank` of the `local_ranks` ranks on its node: one rank per GPU.
+// When every rank sees the node's GPUs, rank i takes GPU i. When the launcher
+// gives each task its own GPU (srun --gpus-per-task=1 sets
+// CUDA_VISIBLE_DEVICES per task), every rank sees exactly one: GPU 0. (Ranks
+// that merely share one visible GPU look the same from here; NCCL refuses
+// them at setup with "duplicate GPU".) Throws maca::Error when no GPU is
+// visible, or when 1 < visible_gpus < local_ranks (ranks would share GPUs).
+// Every rank of a node gets the same verdict from the same counts.
+//
+// local_rank and local_ranks are Comm::local_rank()/local_size(), which MPI
+// derives from MPI_Comm_split_type(SHARED). SLURM_LOCALID is not consulted: a
+// job without MPI runs as a single process (world() refuses srun with several
+// tasks but no MPI), whose local rank is 0 either way.
+int local_gpu(int local_rank, int local_ranks, int visible_gpus);
+
 }  // namespace maca::parallel

@@ -72,6 +72,35 @@ TEST(Partition, ThreadsAreSharedAmongTheRanksOfANode) {
   EXPECT_GE(threads_per_rank(0, 64), 1);
 }
 
+TEST(Partition, OneGpuPerRankOfANode) {
+  // Every GPU of the node visible to every rank: rank i takes GPU i.
+  for (int r = 0; r < 4; ++r) EXPECT_EQ(local_gpu(r, 4, 4), r);
+  EXPECT_EQ(local_gpu(1, 2, 8), 1);  // fewer ranks than GPUs: the first ones
+  EXPECT_EQ(local_gpu(0, 1, 1), 0);
+  // srun --gpus-per-task=1: each rank sees only its own GPU, as device 0.
+  for (int r = 0; r < 4; ++r) EXPECT_EQ(local_gpu(r, 4, 1), 0);
+}
+
+TEST(Partition, RanksThatWouldShareGpusAreRefused) {
+  try {
+    local_gpu(0, 8, 4);  // every rank of the node gets the same verdict, rank 0 included
+    FAIL() << "8 ranks on 4 GPUs accepted";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("8 ranks on this node but 4 GPUs visible"), std::string::npos) << m;
+    EXPECT_NE(m.find("--gpus-per-task=1"), std::string::npos) << m;
+    EXPECT_NE(m.find("--ntasks-per-node=4"), std::string::npos) << m;
+  }
+  EXPECT_THROW(local_gpu(7, 8, 4), Error);
+  EXPECT_THROW(local_gpu(0, 3, 2), Error);
+  try {
+    local_gpu(0, 1, 0);
+    FAIL() << "no GPU accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA device is visible"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SerialComm, CollectivesAreTheIdentity) {
   const auto comm = make_serial_comm();
   EXPECT_EQ(comm->rank(), 0);
