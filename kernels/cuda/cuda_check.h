@@ -1,4 +1,5 @@
-// One check macro per CUDA library (runtime, cuBLAS, cuSOLVER, NCCL), each
+// One check macro per CUDA library (runtime, cuBLAS, cuSOLVER; NCCL's is in
+// src/parallel/nccl/nccl_comm.cpp), each
 // naming the failing statement, file and line. The throwing helpers live in
 // cuda_check.cpp, so this header (and every .cu file) stays free of fmt,
 // whose compile-time format checks nvcc's C++20 mode rejects.

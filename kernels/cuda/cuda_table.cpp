@@ -15,6 +15,8 @@ const backend::OpTable& op_table() {
                                       .triangular_inverse = triangular_inverse,
                                       .cholesky_solve = cholesky_solve,
                                       .gptq_columns = gptq_columns,
+                                      .weighted_rows = weighted_rows,
+                                      .gram_fixed_point = gram_fixed_point,
                                       .rmsnorm = rmsnorm,
                                       .rope = rope,
                                       .attention = attention,

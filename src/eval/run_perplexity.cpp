@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
+#include "parallel/device_comm.h"
 #include "parallel/partition.h"
 #include "eval/perplexity.h"
 #include "io/text_stream.h"
@@ -49,7 +50,7 @@ void write_run_dir(const std::filesystem::path& dir, const config::Config& cfg, 
 
 PerplexityResult run_perplexity(const config::Config& cfg) {
   const auto ctx = backend::Context::create(
-      backend::job_device(cfg.get_string("run.device"), "eval", true), parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
+      parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "eval", true), parallel::world()), parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
 
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto data_path = config::find_data_file(cfg.get_string("eval.data"), cfg);

@@ -11,6 +11,7 @@
 #include "core/stop_request.h"
 #include "core/timer.h"
 #include "parallel/comm.h"
+#include "parallel/device_comm.h"
 #include "parallel/partition.h"
 #include "faq/assemble.h"
 #include "faq/job.h"
@@ -64,7 +65,7 @@ bool generate_units(const Job& job, backend::Context& ctx, parallel::Comm& comm)
 int run_regenerate(const config::Config& cfg) {
   parallel::Comm& comm = parallel::world();
   const auto ctx =
-      backend::Context::create(backend::job_device(cfg.get_string("run.device"), "faq", true),
+      backend::Context::create(parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "faq", true), comm),
                                parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
   install_stop_handlers();
   const Job job(cfg, *ctx, comm);

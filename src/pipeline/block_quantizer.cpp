@@ -182,16 +182,12 @@ class BlockRun {
   }
 
   int ranks() const { return opt_.comm ? opt_.comm->size() : 1; }
-  int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
-
-  // Sums fixed-point words over the ranks (on the host: the device words are
-  // staged through host memory when the model runs on a GPU).
-  void allreduce_words(Tensor& words) {
-    backend::Context& ctx = model_.context();
-    Tensor host = ctx.to_host(words);
-    opt_.comm->allreduce_sum(std::span<int64_t>(host.data<int64_t>(), static_cast<size_t>(host.numel())));
-    if (host.raw() != words.raw()) ctx.copy(words.raw(), ctx.to_device(host).raw(), words.nbytes());
+  parallel::DeviceComm& device_comm() {
+    if (opt_.device_comm) return *opt_.device_comm;
+    if (!staged_) staged_ = parallel::make_staged_comm(*opt_.comm);
+    return *staged_;
   }
+  int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
 
   // Sums the group's raw statistics over the ranks and finalizes H (and D).
   void finalize_statistics(LinearGroup g, Tensor& h, Tensor& d) {
@@ -199,7 +195,9 @@ class BlockRun {
     hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
     if (ranks() > 1) {  // exact integer sums: the same bits for any rank count
       Timer t;
-      allreduce_words(a.tile_words());
+      Tensor& words = a.tile_words();
+      device_comm().allreduce_sum(model_.context(), static_cast<int64_t*>(words.raw()),
+                                  static_cast<size_t>(words.numel()));
       opt_.comm->allreduce_sum(a.totals());
       stats_.comm_s += t.seconds();
     }
@@ -263,6 +261,7 @@ class BlockRun {
   std::map<std::string, QuantizedLinear>& out_;
   std::vector<BlockLayer> layers_;
   std::array<std::unique_ptr<hessian::Accumulator>, 4> accs_;
+  std::unique_ptr<parallel::DeviceComm> staged_;  // when opt_.device_comm is not given
   BlockStats stats_;
 };
 

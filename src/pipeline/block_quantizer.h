@@ -30,6 +30,7 @@
 
 #include "core/quantized.h"
 #include "parallel/comm.h"
+#include "parallel/device_comm.h"
 #include "hessian/accumulator.h"
 #include "model/model.h"
 #include "pipeline/calib_batches.h"
@@ -43,6 +44,9 @@ enum class Partition { Rows, Owner };
 struct BlockOptions {
   std::shared_ptr<const quant::Method> method;
   parallel::Comm* comm = nullptr;  // nullptr: this process alone
+  // Collectives on the model's device (NCCL between GPUs); nullptr: the
+  // host Comm's, staged through host memory.
+  parallel::DeviceComm* device_comm = nullptr;
   // The context the rounders run on (nullptr: the model's). The rounders keep
   // a layer in host memory, so a job whose model runs on a GPU passes a CPU
   // context here and the layer's weight is copied to the host.

@@ -22,6 +22,7 @@
 #include "core/memory.h"
 #include "core/timer.h"
 #include "parallel/comm.h"
+#include "parallel/device_comm.h"
 #include "parallel/partition.h"
 #include "eval/perplexity.h"
 #include "io/model_source.h"
@@ -186,8 +187,9 @@ void fail_if_injected(int rank, int b) {
 std::filesystem::path run_quantize(const config::Config& requested) {
   Timer total;
   json stages = json::object();
-  const Device device = backend::job_device(requested.get_string("run.device"), "quantize", true);
   parallel::Comm& comm = parallel::world();
+  const Device device =
+      parallel::rank_device(backend::job_device(requested.get_string("run.device"), "quantize", true), comm);
   const int threads = parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size());
   const auto ctx = backend::Context::create(device, threads);
   // The forward and the statistics run on `device`; the rounders keep a layer
@@ -201,6 +203,8 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   const config::Config cfg = resolve_for_model(requested, model.spec(), model_path.filename().string());
   JobOptions opt = read_job_options(cfg, model.spec());
   opt.block.comm = &comm;
+  const auto device_comm = parallel::make_device_comm(comm, *ctx);
+  opt.block.device_comm = device_comm.get();
   opt.block.round_ctx = round_ctx.get();
   opt.run_dir = parallel::broadcast_string(comm, opt.run_dir.string());
   install_stop_handlers();
