@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/shared/grid_params.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
@@ -24,13 +25,14 @@ struct Grid {
   int maxq() const { return (1 << bits) - 1; }
 };
 
+// The grid as plain values for the shared per-row math (kernels/shared/grid_params.h).
+grid::GridSpec grid_spec(const Grid& g);
+
 // Scale and zero of each of `rows` rows of x (row r: x[r·ld .. r·ld + len)).
 void find_params(const Grid& grid, const double* x, int64_t rows, int64_t len, int64_t ld, float* scale, int32_t* zero);
 
 // Code of x: clamp(round_half_even(x / scale) + zero, 0, maxq).
-inline double quantize_code(double x, double scale, double zero, double maxq) {
-  return std::clamp(std::nearbyint(x / scale) + zero, 0.0, maxq);
-}
+using grid::quantize_code;
 
 // The fp16 value for a positive scale s (`Nearest`: ties to even; `Up`: the
 // smallest fp16 value >= s; `Down`: the largest <= s), kept within [smallest positive subnormal,
