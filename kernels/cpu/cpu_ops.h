@@ -30,6 +30,12 @@ bool cholesky(backend::Context& ctx, int64_t n, double* a, int64_t lda, bool upp
 void triangular_inverse(backend::Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
 void cholesky_solve(backend::Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper,
                     double* b, int64_t ldb);
+void gemm_row_tiles(backend::Context& ctx, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha,
+                    const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+void axpy(backend::Context& ctx, int64_t n, double alpha, const double* x, double* y);
+void gather_columns(backend::Context& ctx, int64_t rows, std::span<const int32_t> index, const double* in,
+                    int64_t ldi, double* out, int64_t ldo);
+void group_params(backend::Context& ctx, const backend::GroupParams& a);
 void gptq_columns(backend::Context& ctx, const backend::GptqColumns& a, int64_t c0, int64_t c1);
 void weighted_rows(backend::Context& ctx, const backend::WeightedRows& a);
 bool gram_fixed_point(backend::Context& ctx, const backend::GramFixedPoint& g);

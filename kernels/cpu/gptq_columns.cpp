@@ -6,10 +6,11 @@
 namespace maca::kernels::cpu {
 
 // Rows are independent, so each row walks the columns in order; every element
-// receives the same updates in the same order as GPTQ's column-major loop.
-// Single-threaded: the caller runs row tiles in parallel.
+// receives the same updates in the same order as GPTQ's column-major loop, on
+// whichever thread.
 void gptq_columns(backend::Context&, const backend::GptqColumns& a, int64_t c0, int64_t c1) {
   const double maxq = a.maxq;
+#pragma omp parallel for schedule(static) if (a.rows > 32)
   for (int64_t r = 0; r < a.rows; ++r) {
     double* w = a.w + r * a.ldw;
     double loss = 0.0;

@@ -62,17 +62,24 @@ bool cholesky(backend::Context& ctx, int64_t n, double* a, int64_t lda, bool upp
 }
 
 // b [m, n] row-major is the column-major bᵀ [n, m] (ldb), and A is symmetric,
-// so b·A⁻¹ = (A⁻¹·bᵀ)ᵀ: potrs with the m columns of bᵀ as right-hand sides.
-// potrs reports through devInfo only invalid arguments, for which it also
-// returns CUSOLVER_STATUS_INVALID_VALUE (checked), so devInfo is not read back
-// and the op stays asynchronous.
+// so b·A⁻¹ = (A⁻¹·bᵀ)ᵀ: potrs with the columns of bᵀ as right-hand sides, one
+// call per tile of kSolveTile rows of b counted from row 0 (backend/ops.h).
+// Every full tile is the same call, so a row's bits depend only on its tile,
+// never on m. potrs reports through devInfo only invalid arguments, for which
+// it also returns CUSOLVER_STATUS_INVALID_VALUE (checked), so devInfo is not
+// read back and the op stays asynchronous.
 void cholesky_solve(backend::Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper,
                     double* b, int64_t ldb) {
   if (n == 0 || m == 0) return;
+  constexpr int64_t kSolveTile = 32;
   CudaContext& c = cuda_context(ctx);
+  const cublasFillMode_t uplo = solver_uplo(upper);
+  const int N = solver_int(n), LDF = solver_int(ldf), LDB = solver_int(ldb);
   DeviceArray<int> dev_info(c, 1);
-  MACA_CUSOLVER_CHECK(cusolverDnDpotrs(c.cusolver(), solver_uplo(upper), solver_int(n), solver_int(m), factor,
-                                       solver_int(ldf), b, solver_int(ldb), dev_info.get()));
+  for (int64_t r0 = 0; r0 < m; r0 += kSolveTile) {
+    const int nrhs = static_cast<int>(std::min(kSolveTile, m - r0));
+    MACA_CUSOLVER_CHECK(cusolverDnDpotrs(c.cusolver(), uplo, N, nrhs, factor, LDF, b + r0 * ldb, LDB, dev_info.get()));
+  }
 }
 
 }  // namespace maca::kernels::cuda

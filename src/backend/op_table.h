@@ -31,6 +31,12 @@ struct OpTable {
   void (*triangular_inverse)(Context&, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) = nullptr;
   void (*cholesky_solve)(Context&, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
                          int64_t ldb) = nullptr;
+  void (*gemm_row_tiles)(Context&, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                         int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) = nullptr;
+  void (*axpy)(Context&, int64_t n, double alpha, const double* x, double* y) = nullptr;
+  void (*gather_columns)(Context&, int64_t rows, std::span<const int32_t> index, const double* in, int64_t ldi,
+                         double* out, int64_t ldo) = nullptr;
+  void (*group_params)(Context&, const GroupParams& a) = nullptr;
   void (*gptq_columns)(Context&, const GptqColumns& a, int64_t c0, int64_t c1) = nullptr;
   void (*weighted_rows)(Context&, const WeightedRows& a) = nullptr;
   bool (*gram_fixed_point)(Context&, const GramFixedPoint& g) = nullptr;

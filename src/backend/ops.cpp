@@ -67,6 +67,22 @@ void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, in
   need(ctx, &OpTable::cholesky_solve, "cholesky_solve")(ctx, n, m, factor, ldf, upper, b, ldb);
 }
 
+void gemm_row_tiles(Context& ctx, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                    int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  need(ctx, &OpTable::gemm_row_tiles, "gemm_row_tiles")(ctx, tile, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void axpy(Context& ctx, int64_t n, double alpha, const double* x, double* y) {
+  need(ctx, &OpTable::axpy, "axpy")(ctx, n, alpha, x, y);
+}
+
+void gather_columns(Context& ctx, int64_t rows, std::span<const int32_t> index, const double* in, int64_t ldi,
+                    double* out, int64_t ldo) {
+  need(ctx, &OpTable::gather_columns, "gather_columns")(ctx, rows, index, in, ldi, out, ldo);
+}
+
+void group_params(Context& ctx, const GroupParams& a) { need(ctx, &OpTable::group_params, "group_params")(ctx, a); }
+
 void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1) {
   need(ctx, &OpTable::gptq_columns, "gptq_columns")(ctx, a, c0, c1);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/context.h"
+#include "kernels/shared/grid_params.h"
 
 namespace maca::backend {
 
@@ -52,9 +53,40 @@ bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
 // from cholesky(…, false)); out is lower triangular. Parallel over fixed
 // column blocks: the same bits for any thread count.
 void triangular_inverse(Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
-// b [m, n] ← b · A⁻¹ where `factor` holds A's factor from cholesky(…, upper).
+// b [m, n] ← b · A⁻¹ where `factor` holds A's factor from cholesky(…, upper),
+// solved in tiles of 32 rows of b counted from row 0 (a row's bits depend only
+// on its tile, as in gemm_row_tiles).
 void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
                     int64_t ldb);
+
+// Row-tiled GEMM for the rounders: C[r, :] = alpha·A[r, :]·B + beta·C[r, :]
+// (A [m, k], B [k, n], C [m, n] row-major f64, leading dimensions lda, ldb,
+// ldc), one GEMM per tile of `tile` rows counted from row 0, so a row's bits
+// depend only on its tile (and the call's n, k), never on m: a layer's rows
+// round the same on any rank split that keeps tiles whole.
+void gemm_row_tiles(Context& ctx, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                    int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+// y[i] += alpha · x[i] for i < n (f64; the product rounded before the sum, no
+// fused multiply-add, so both backends give the same bits).
+void axpy(Context& ctx, int64_t n, double alpha, const double* x, double* y);
+
+// out[r, i] = in[r·ldi + index[i]] for r < rows, i < cols (f64; out has
+// leading dimension ldo; index is host memory): a column permutation or a
+// column range of a row-major block.
+void gather_columns(Context& ctx, int64_t rows, std::span<const int32_t> index, const double* in, int64_t ldi,
+                    double* out, int64_t ldo);
+
+// Scale and zero of each row of one column group (kernels/shared/grid_params.h):
+// row r's values are x[r·ld .. r·ld + len); its results go to scale[r], zero[r].
+struct GroupParams {
+  grid::GridSpec spec;
+  const double* x;
+  int64_t rows, len, ld;
+  float* scale;
+  int32_t* zero;
+};
+void group_params(Context& ctx, const GroupParams& a);
 
 // GPTQ's column loop (algorithms.md §2 step 5) over one block w [rows, ncols]
 // (leading dimension ldw), rows independent. For each column j in [c0, c1), in

@@ -231,8 +231,8 @@ class BlockRun {
         .block = b_,
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
     const quant::Method& m = *opt_.method;
-    backend::Context& rc = opt_.round_ctx ? *opt_.round_ctx : model_.context();
-    const Tensor w = rc.device() == layer.weight->device() ? *layer.weight : model_.context().to_host(*layer.weight);
+    backend::Context& rc = opt_.round_ctx && !m.device_resident() ? *opt_.round_ctx : model_.context();
+    const Tensor w = model_.context().to_host(*layer.weight);
     if (owner >= 0) return owner == rank() ? m.round(rc, w, stats, site) : QuantizedLinear{};
     const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
     if (r.size() == 0) return {};

@@ -47,9 +47,9 @@ struct BlockOptions {
   // Collectives on the model's device (NCCL between GPUs); nullptr: the
   // host Comm's, staged through host memory.
   parallel::DeviceComm* device_comm = nullptr;
-  // The context the rounders run on (nullptr: the model's). The rounders keep
-  // a layer in host memory, so a job whose model runs on a GPU passes a CPU
-  // context here and the layer's weight is copied to the host.
+  // A CPU context for the rounders that keep a layer in host buffers
+  // (quant::Method::device_resident() false) when the model runs on a GPU;
+  // nullptr: every method rounds on the model's context.
   backend::Context* round_ctx = nullptr;
   Partition partition = Partition::Rows;
   bool true_sequential = true;

@@ -1,6 +1,6 @@
 // GPTAQ (algorithms.md §4, the asymmetric baseline): GPTQ's loop (gptq.h)
 // rounding towards the shifted target W_α = W + α·W·D·H_λ⁻¹ with a fixed α
-// (quant.gptaq.alpha), the shift applied per row tile before rounding.
+// (quant.gptaq.alpha), the shift applied on the device before rounding.
 #include <cmath>
 
 #include "backend/ops.h"
@@ -25,9 +25,9 @@ std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const st
   return d;
 }
 
-void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const std::vector<double>& d,
+void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const double* d,
                 const double* factor, bool upper, double* out) {
-  backend::gemm(ctx, false, false, rows, n, n, 1.0, w, n, d.data(), n, 0.0, out, n);
+  backend::gemm_row_tiles(ctx, kRowTile, rows, n, n, 1.0, w, n, d, n, 0.0, out, n);
   backend::cholesky_solve(ctx, n, rows, factor, n, upper, out, n);
 }
 
@@ -38,18 +38,23 @@ class Gptaq final : public Method {
   Gptaq(const QuantOptions& grid, const GptqOptions& gptq, double alpha) : Method(grid), gptq_(gptq), alpha_(alpha) {}
   const char* name() const override { return "gptaq"; }
   Needs needs() const override { return {.hessian = true, .cross = true}; }
+  bool device_resident() const override { return true; }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptaq needs the layer's Hessian", site.name);
     MACA_CHECK(stats.d && stats.d->defined(), "layer {}: gptaq needs the asymmetric statistics D", site.name);
     GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, gptq_, site.name, name(), true);
     l.q.alpha = alpha_;
-    const std::vector<double> d = load_cross(*stats.d, l.h, site.name);
+    std::vector<double> d = load_cross(*stats.d, l.h, site.name);
     const int64_t n = l.q.cols;
-    gptq_round_tiles(ctx, l, grid_, gptq_, [&](backend::Context& tile_ctx, double* w, int64_t, int64_t nr) {
-      std::vector<double> m(static_cast<size_t>(nr * n));
-      cross_term(tile_ctx, w, nr, n, d, l.factors.h_factor.data(), false, m.data());
-      for (size_t i = 0; i < m.size(); ++i) w[i] += alpha_ * m[i];
+    Tensor d_dev = ctx.to_device(host_view(d, {n, n}));
+    Tensor factor = ctx.to_device(host_view(l.factors.h_factor, {n, n}));
+    gptq_round(ctx, l, grid_, gptq_, [&](backend::Context& c, double* w, int64_t, int64_t nr) {
+      Tensor m = c.empty({nr, n}, DType::F64);
+      auto* mp = static_cast<double*>(m.raw());
+      cross_term(c, w, nr, n, static_cast<const double*>(d_dev.raw()), static_cast<const double*>(factor.raw()), false,
+                 mp);
+      backend::axpy(c, nr * n, alpha_, mp, w);
     });
     return std::move(l.q);
   }

@@ -11,11 +11,14 @@
 // rounded to a multiple of g, so a group never straddles blocks and the result
 // does not depend on block_size (the lazy batch is exact in exact arithmetic).
 //
-// Rows are independent: the damped factors are computed once, then the rows
-// are rounded in tiles of kRowTile rows (counted from the layer's first row),
-// each tile with single-threaded BLAS calls, tiles spread over the threads.
-// A row's bits therefore depend only on its tile, not on the thread count nor
-// on which rank rounds it (ranks get tile-aligned row slices).
+// Device-resident: the damped factors are computed once on the host, then the
+// rows are rounded in chunks whose weights (processing order), codes, errors
+// and group parameters live on the context's device, entirely through backend
+// ops (gather_columns, group_params, gptq_columns, gemm_row_tiles). Rows are
+// independent and every op that mixes rows works in tiles of kRowTile rows
+// counted from the layer's first row, so a row's bits depend only on its
+// tile: not on the chunk size, the thread count, nor on which rank rounds it
+// (ranks get tile-aligned row slices).
 #include <algorithm>
 #include <numeric>
 
@@ -29,6 +32,11 @@
 namespace maca::quant {
 namespace {
 
+// Rows per chunk on the CPU, where a chunk's f64 copy of the weights is
+// host memory next to the layer's own; a GPU rounds the whole slice at once.
+constexpr int64_t kCpuChunkRows = 1024;
+static_assert(kCpuChunkRows % kRowTile == 0);
+
 // Inputs by diag(H) descending; ties keep the original order.
 std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
   std::vector<int32_t> perm(static_cast<size_t>(h.n));
@@ -37,82 +45,105 @@ std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
   return perm;
 }
 
+double* f64(Tensor& t) { return static_cast<double*>(t.raw()); }
+
+// What every chunk of a layer shares, on the context's device.
+struct LayerBuffers {
+  Tensor hinv;    // [cols, cols] upper Cholesky factor of H⁻¹, processing order
+  Tensor grp;     // [cols] group of each processing-order column
+  Tensor scales;  // [n_groups, rows]
+  Tensor zeros;   // [n_groups, rows]
+};
+
 // Rounds rows [r0, r0 + nr) of the layer: w holds them ([nr, cols], original
-// order; consumed), the results go to q's rows r0… (scales/zeros [n_groups,
-// q.rows]); grp is the group of each processing-order column. Returns the
-// rows' loss.
-double round_rows(backend::Context& ctx, std::vector<double> w, int64_t r0, int64_t nr,
-                  const std::vector<double>& hinv_u, const std::vector<int32_t>& grp, const QuantOptions& grid_opt,
-                  const GptqOptions& opt, QuantizedLinear& q) {
+// order, on the device; consumed). Codes go to q's rows r0…, scales/zeros to
+// the layer buffers; returns each row's loss (host).
+std::vector<double> round_rows(backend::Context& ctx, Tensor w, int64_t r0, int64_t nr, LayerBuffers& lb,
+                               const QuantOptions& grid_opt, const GptqOptions& opt, QuantizedLinear& q) {
   const int64_t rows = q.rows, cols = q.cols;
-  const std::vector<int32_t>& perm = q.perm;
   const bool whole_row = grid_opt.group_size < 0;
   const int64_t g = whole_row ? cols : grid_opt.group_size;
   const bool dynamic = !whole_row && !opt.static_groups;
   const Grid grid{grid_opt.bits, grid_opt.sym, grid_opt.clip, grid_opt.scale_rounding};
+  const grid::GridSpec spec = grid_spec(grid);
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
-  float* scales = q.scales.data() + r0;
-  int32_t* zeros = q.zeros.data() + r0;
+  auto* scales = static_cast<float*>(lb.scales.raw()) + r0;
+  auto* zeros = static_cast<int32_t*>(lb.zeros.raw()) + r0;
+  auto params = [&](const double* x, int64_t len, int64_t ld, int64_t j) {
+    backend::group_params(
+        ctx, {.spec = spec, .x = x, .rows = nr, .len = len, .ld = ld, .scale = scales + j * rows, .zero = zeros + j * rows});
+  };
 
   if (!dynamic)  // one group per row, or static groups of original columns
-    for (int64_t j = 0; j < n_groups; ++j)
-      find_params(grid, w.data() + j * g, nr, std::min(g, cols - j * g), cols, scales + j * rows, zeros + j * rows);
+    for (int64_t j = 0; j < n_groups; ++j) params(f64(w) + j * g, std::min(g, cols - j * g), cols, j);
 
-  std::vector<double> wp(w.size());
-  for (int64_t r = 0; r < nr; ++r)
-    for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w[r * cols + perm[i]];
-  std::vector<double>().swap(w);
+  Tensor wp = ctx.empty({nr, cols}, DType::F64);
+  backend::gather_columns(ctx, nr, q.perm, f64(w), cols, f64(wp), cols);
+  w = Tensor();
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
   const bool stale = dynamic && opt.group_params == GroupParams::BlockStart;
-  std::vector<double> block_start;  // stale: the block's columns as the block began
-  std::vector<uint8_t> codes_p(wp.size());
-  std::vector<double> err(static_cast<size_t>(nr * bs)), loss(static_cast<size_t>(nr), 0.0);
+  Tensor block_start = stale ? ctx.empty({nr, bs}, DType::F64) : Tensor();  // the block's columns as it began
+  Tensor codes_p = ctx.empty({nr, cols}, DType::U8);
+  Tensor err = ctx.empty({nr, bs}, DType::F64), loss = ctx.empty({nr}, DType::F64);
+  ctx.zero(loss.raw(), loss.nbytes());
+  const double* hinv = f64(lb.hinv);
+  std::vector<int32_t> block_cols;
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols), nb = i2 - i1;
-    const backend::GptqColumns args{.w = wp.data() + i1,
+    const backend::GptqColumns args{.w = f64(wp) + i1,
                                     .rows = nr,
                                     .ncols = nb,
                                     .ldw = cols,
-                                    .hinv = hinv_u.data() + i1 * cols + i1,
+                                    .hinv = hinv + i1 * cols + i1,
                                     .ldh = cols,
                                     .scales = scales,
                                     .zeros = zeros,
                                     .ldp = rows,
-                                    .grp = grp.data() + i1,
+                                    .grp = static_cast<const int32_t*>(lb.grp.raw()) + i1,
                                     .maxq = grid.maxq(),
-                                    .codes = codes_p.data() + i1,
+                                    .codes = static_cast<uint8_t*>(codes_p.raw()) + i1,
                                     .ldc = cols,
-                                    .err = err.data(),
+                                    .err = f64(err),
                                     .lde = bs,
-                                    .loss = loss.data()};
+                                    .loss = f64(loss)};
     if (stale) {
-      block_start.resize(static_cast<size_t>(nr * nb));
-      for (int64_t r = 0; r < nr; ++r) std::copy_n(wp.data() + r * cols + i1, nb, block_start.data() + r * nb);
+      block_cols.resize(static_cast<size_t>(nb));
+      std::iota(block_cols.begin(), block_cols.end(), static_cast<int32_t>(i1));
+      backend::gather_columns(ctx, nr, block_cols, f64(wp), cols, f64(block_start), nb);
     }
     if (dynamic) {
       for (int64_t c0 = 0; c0 < nb; c0 += g) {
         const int64_t j = (i1 + c0) / g, len = std::min(g, nb - c0);
         if (stale)
-          find_params(grid, block_start.data() + c0, nr, len, nb, scales + j * rows, zeros + j * rows);
+          params(f64(block_start) + c0, len, nb, j);
         else
-          find_params(grid, wp.data() + i1 + c0, nr, len, cols, scales + j * rows, zeros + j * rows);
+          params(f64(wp) + i1 + c0, len, cols, j);
         backend::gptq_columns(ctx, args, c0, c0 + len);
       }
     } else {
       backend::gptq_columns(ctx, args, 0, nb);
     }
     if (i2 < cols)  // lazy batch: W[:, i2:] −= Err · Hinv[i1:i2, i2:]
-      backend::gemm(ctx, false, false, nr, cols - i2, nb, -1.0, err.data(), bs, hinv_u.data() + i1 * cols + i2, cols,
-                    1.0, wp.data() + i2, cols);
+      backend::gemm_row_tiles(ctx, kRowTile, nr, cols - i2, nb, -1.0, f64(err), bs, hinv + i1 * cols + i2, cols, 1.0,
+                              f64(wp) + i2, cols);
   }
 
+  const Tensor codes = ctx.to_host(codes_p);
+  const auto* cp = codes.data<uint8_t>();
   for (int64_t r = 0; r < nr; ++r)
-    for (int64_t i = 0; i < cols; ++i) q.codes[(r0 + r) * cols + perm[i]] = codes_p[r * cols + i];
-  return std::accumulate(loss.begin(), loss.end(), 0.0);
+    for (int64_t i = 0; i < cols; ++i) q.codes[(r0 + r) * cols + q.perm[i]] = cp[r * cols + i];
+  const Tensor l = ctx.to_host(loss);
+  return {l.data<double>(), l.data<double>() + nr};
 }
 
 }  // namespace
+
+Tensor host_view(std::vector<double>& v, Shape shape) {
+  MACA_ASSERT(static_cast<int64_t>(v.size()) == shape_numel(shape), "host_view: {} values for {}", v.size(),
+              shape_str(shape));
+  return Tensor::borrow(v.data(), std::move(shape), DType::F64, nullptr);
+}
 
 GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid,
                        const GptqOptions& opt, const std::string& layer, const char* method, bool want_h_factor) {
@@ -147,18 +178,31 @@ GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, 
   return l;
 }
 
-void gptq_round_tiles(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt,
-                      const TileTransform& transform) {
-  const int64_t rows = l.q.rows, cols = l.q.cols;
-  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
-  std::vector<double> tile_loss(static_cast<size_t>(tiles), 0.0);
-  for_each_tile(tiles, 0, [&](int64_t t) {
-    const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
-    std::vector<double> wt(l.w.begin() + r0 * cols, l.w.begin() + (r0 + nr) * cols);
-    if (transform) transform(ctx, wt.data(), r0, nr);
-    tile_loss[static_cast<size_t>(t)] = round_rows(ctx, std::move(wt), r0, nr, l.factors.hinv_u, l.grp, grid, opt, l.q);
-  });
-  l.q.loss = std::accumulate(tile_loss.begin(), tile_loss.end(), 0.0);
+void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt,
+                const RowTransform& transform) {
+  QuantizedLinear& q = l.q;
+  const int64_t rows = q.rows, cols = q.cols;
+  LayerBuffers lb{.hinv = ctx.to_device(host_view(l.factors.hinv_u, {cols, cols})),
+                  .grp = ctx.to_device(Tensor::borrow(l.grp.data(), {cols}, DType::I32, nullptr)),
+                  .scales = ctx.empty({static_cast<int64_t>(q.scales.size()) / rows, rows}),
+                  .zeros = ctx.empty({static_cast<int64_t>(q.zeros.size()) / rows, rows}, DType::I32)};
+  const int64_t chunk = ctx.device().is_cpu() ? kCpuChunkRows : rows;
+  std::vector<double> row_loss;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t nr = std::min(chunk, rows - r0);
+    // On the CPU the chunk is the layer's own rows (to_device is the identity).
+    Tensor w = ctx.to_device(Tensor::borrow(l.w.data() + r0 * cols, {nr, cols}, DType::F64, nullptr));
+    if (transform) transform(ctx, f64(w), r0, nr);
+    const std::vector<double> loss = round_rows(ctx, std::move(w), r0, nr, lb, grid, opt, q);
+    row_loss.insert(row_loss.end(), loss.begin(), loss.end());
+  }
+  const Tensor scales = ctx.to_host(lb.scales), zeros = ctx.to_host(lb.zeros);
+  std::copy_n(scales.data<float>(), q.scales.size(), q.scales.data());
+  std::copy_n(zeros.data<int32_t>(), q.zeros.size(), q.zeros.data());
+  // Summed per row tile, then over tiles, in order (any row split gives the same sum).
+  q.loss = 0;
+  for (int64_t t0 = 0; t0 < rows; t0 += kRowTile)
+    q.loss += std::accumulate(row_loss.begin() + t0, row_loss.begin() + std::min(rows, t0 + kRowTile), 0.0);
 }
 
 void declare_gptq_options(config::Schema& s) {
@@ -190,11 +234,12 @@ class Gptq final : public Method {
   Gptq(const QuantOptions& grid, const GptqOptions& opt) : Method(grid), opt_(opt) {}
   const char* name() const override { return "gptq"; }
   Needs needs() const override { return {.hessian = true}; }
+  bool device_resident() const override { return true; }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptq needs the layer's Hessian", site.name);
     GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, opt_, site.name, name(), false);
-    gptq_round_tiles(ctx, l, grid_, opt_, {});
+    gptq_round(ctx, l, grid_, opt_, {});
     return std::move(l.q);
   }
 

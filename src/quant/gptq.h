@@ -44,11 +44,16 @@ struct GptqLayer {
 GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
                        const std::string& layer, const char* method, bool want_h_factor);
 
-// Edits the rows [r0, r0 + nr) of a tile (w: [nr, cols]) before they are rounded.
-using TileTransform = std::function<void(backend::Context& ctx, double* w, int64_t r0, int64_t nr)>;
+// Edits rows [r0, r0 + nr) of the layer (w: [nr, cols], original order, on
+// ctx's device; r0 a multiple of kRowTile) before they are rounded.
+using RowTransform = std::function<void(backend::Context& ctx, double* w, int64_t r0, int64_t nr)>;
 
-// Rounds every row tile (in parallel, each single-threaded) into l.q and sets
-// l.q.loss; `transform` may be empty.
-void gptq_round_tiles(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt, const TileTransform& transform);
+// Rounds every row into l.q on ctx's device (chunks of whole row tiles) and
+// sets l.q.loss; `transform` may be empty.
+void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt,
+                const RowTransform& transform);
+
+// A host tensor over v's values (no copy; v must outlive it and keep its size).
+Tensor host_view(std::vector<double>& v, Shape shape);
 
 }  // namespace maca::quant

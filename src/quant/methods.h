@@ -33,8 +33,9 @@ std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const st
 
 // out [rows, n] = w·D·A⁻¹ for rows of w [rows, n] (the target shift of
 // algorithms.md §4 without α), where `factor` is A's Cholesky factor
-// (cholesky(…, upper)). Rows are independent.
-void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const std::vector<double>& d,
+// (cholesky(…, upper)); all on ctx's device. A row's bits depend only on its
+// kRowTile tile.
+void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const double* d,
                 const double* factor, bool upper, double* out);
 
 }  // namespace maca::quant
