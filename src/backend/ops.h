@@ -73,7 +73,8 @@ void axpy(Context& ctx, int64_t n, double alpha, const double* x, double* y);
 
 // out[r, i] = in[r·ldi + index[i]] for r < rows, i < cols (f64; out has
 // leading dimension ldo; index is host memory): a column permutation or a
-// column range of a row-major block.
+// column range of a row-major block; ldi may be negative (rows read from the
+// last to the first, with `in` pointing at the first row read).
 void gather_columns(Context& ctx, int64_t rows, std::span<const int32_t> index, const double* in, int64_t ldi,
                     double* out, int64_t ldo);
 

@@ -48,7 +48,7 @@ class Gptaq final : public Method {
     std::vector<double> d = load_cross(*stats.d, l.h, site.name);
     const int64_t n = l.q.cols;
     Tensor d_dev = ctx.to_device(host_view(d, {n, n}));
-    Tensor factor = ctx.to_device(host_view(l.factors.h_factor, {n, n}));
+    const Tensor& factor = l.factors.h_factor;
     gptq_round(ctx, l, grid_, gptq_, [&](backend::Context& c, double* w, int64_t, int64_t nr) {
       Tensor m = c.empty({nr, n}, DType::F64);
       auto* mp = static_cast<double*>(m.raw());

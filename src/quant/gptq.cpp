@@ -182,7 +182,7 @@ void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, c
                 const RowTransform& transform) {
   QuantizedLinear& q = l.q;
   const int64_t rows = q.rows, cols = q.cols;
-  LayerBuffers lb{.hinv = ctx.to_device(host_view(l.factors.hinv_u, {cols, cols})),
+  LayerBuffers lb{.hinv = l.factors.hinv_u,
                   .grp = ctx.to_device(Tensor::borrow(l.grp.data(), {cols}, DType::I32, nullptr)),
                   .scales = ctx.empty({static_cast<int64_t>(q.scales.size()) / rows, rows}),
                   .zeros = ctx.empty({static_cast<int64_t>(q.zeros.size()) / rows, rows}, DType::I32)};

@@ -27,24 +27,32 @@ LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer)
 
 namespace {
 
+// [n, n] f64 with entries h.at(row(i), row(j)) + add on the diagonal, on ctx's device.
+template <class Index>
+Tensor damped(backend::Context& ctx, const LoadedHessian& h, double add, Index index) {
+  const int64_t n = h.n;
+  Tensor a = Tensor::empty({n, n}, DType::F64);
+  double* p = a.data<double>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) p[i * n + j] = h.at(index(i), index(j));
+  for (int64_t i = 0; i < n; ++i) p[i * n + i] += add;
+  return ctx.to_device(a);
+}
+
+double* f64(Tensor& t) { return static_cast<double*>(t.raw()); }
+
 // Fills `out` for one λ; false when a Cholesky factorization fails.
 bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm, double add,
                  FactorRequest want, DampedFactors& out) {
   const int64_t n = h.n;
   if (want.h_factor) {
-    out.h_factor.resize(static_cast<size_t>(n * n));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) out.h_factor[i * n + j] = h.at(i, j);
-    for (int64_t i = 0; i < n; ++i) out.h_factor[i * n + i] += add;
-    if (!backend::cholesky(ctx, n, out.h_factor.data(), n, false)) return false;
+    out.h_factor = damped(ctx, h, add, [](int64_t i) { return i; });
+    if (!backend::cholesky(ctx, n, f64(out.h_factor), n, false)) return false;
   }
   if (want.hp_lower) {
-    out.hp_lower.resize(static_cast<size_t>(n * n));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) out.hp_lower[i * n + j] = h.at(perm[i], perm[j]);
-    for (int64_t i = 0; i < n; ++i) out.hp_lower[i * n + i] += add;
-    if (want.hp) out.hp = out.hp_lower;
-    if (!backend::cholesky(ctx, n, out.hp_lower.data(), n, false)) return false;
+    out.hp_lower = damped(ctx, h, add, [&](int64_t i) { return perm[i]; });
+    if (want.hp) out.hp = ctx.clone(out.hp_lower);
+    if (!backend::cholesky(ctx, n, f64(out.hp_lower), n, false)) return false;
   }
   if (!want.hinv_u) return true;
   // The upper factor U of A⁻¹ (A = Pᵀ·H_λ·P, A⁻¹ = UᵀU) in one factorization:
@@ -52,16 +60,16 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
   // J·L⁻¹·J is upper triangular with a positive diagonal, so it is U (the
   // factor is unique). Half the flops of potrf + potri + potrf, and the
   // inverse runs in parallel.
-  std::vector<double> a(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) a[i * n + j] = h.at(perm[n - 1 - i], perm[n - 1 - j]);
-  for (int64_t i = 0; i < n; ++i) a[i * n + i] += add;
-  if (!backend::cholesky(ctx, n, a.data(), n, false)) return false;
-  std::vector<double> linv(a.size());
-  backend::triangular_inverse(ctx, n, a.data(), n, linv.data(), n);
-  out.hinv_u.resize(a.size());
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) out.hinv_u[i * n + j] = linv[(n - 1 - i) * n + (n - 1 - j)];
+  Tensor a = damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; });
+  if (!backend::cholesky(ctx, n, f64(a), n, false)) return false;
+  Tensor linv = ctx.empty({n, n}, DType::F64);
+  backend::triangular_inverse(ctx, n, f64(a), n, f64(linv), n);
+  a = Tensor();
+  // hinv_u[i][j] = linv[n − 1 − i][n − 1 − j]: rows read last to first.
+  std::vector<int32_t> reversed(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) reversed[static_cast<size_t>(j)] = static_cast<int32_t>(n - 1 - j);
+  out.hinv_u = ctx.empty({n, n}, DType::F64);
+  backend::gather_columns(ctx, n, reversed, f64(linv) + (n - 1) * n, -n, f64(out.hinv_u), n);
   return true;
 }
 

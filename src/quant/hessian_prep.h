@@ -38,16 +38,18 @@ struct FactorRequest {
   bool hp = false;        // SNRQ's coordinate-descent passes
 };
 
+// The factors, F64 [n, n] on the context's device (undefined unless requested).
 struct DampedFactors {
-  double damp = 0;               // the relative damping λ finally used
-  std::vector<double> hinv_u;    // upper Cholesky factor of (Pᵀ·H_λ·P)⁻¹ in processing order
-  std::vector<double> h_factor;  // lower Cholesky factor of H_λ, original order
-  std::vector<double> hp_lower;  // lower Cholesky factor of Pᵀ·H_λ·P (processing order)
-  std::vector<double> hp;        // Pᵀ·H_λ·P itself
+  double damp = 0;  // the relative damping λ finally used
+  Tensor hinv_u;    // upper Cholesky factor of (Pᵀ·H_λ·P)⁻¹ in processing order
+  Tensor h_factor;  // lower Cholesky factor of H_λ, original order
+  Tensor hp_lower;  // lower Cholesky factor of Pᵀ·H_λ·P (processing order)
+  Tensor hp;        // Pᵀ·H_λ·P itself
 };
 
 // H_λ = H + λ·mean(diag H)·I, P the column permutation `perm` (processing
-// position i holds input perm[i]). Starts at λ = opt.damp; when any Cholesky
+// position i holds input perm[i]). The damped matrices are assembled on the
+// host and factored with ctx's ops (cuSOLVER on a GPU). Starts at λ = opt.damp; when any Cholesky
 // fails, λ *= 10, a warning names the layer and the new λ, and everything is
 // redone from the undamped H; after opt.damp_retries increases it throws
 // maca::Error naming the layer.

@@ -230,7 +230,8 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
   const std::vector<double> d = needs.cross ? load_cross(*stats.d, h, layer) : std::vector<double>();
   const bool shift = needs.cross && (alpha != 0 || opt.mode == AlphaMode::ClosedForm);
   const bool terms = needs.cross && opt.mode != AlphaMode::Sample;  // α* needs the unfolded D
-  const std::vector<double>& l = factors.hp_lower;
+  // The decoders read the factors as host memory (ctx is a CPU context: SNRQ is not device-resident).
+  const double* l = factors.hp_lower.data<double>();
   std::vector<double> d2(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) d2[j] = l[j * n + j] * l[j * n + j];
 
@@ -261,7 +262,7 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
       for (int64_t r = 0; r < nr; ++r)
         for (int64_t i = 0; i < n; ++i) m[r * n + i] = md[r * n + perm[i]];
       x = m;
-      backend::cholesky_solve(ctx, n, nr, l.data(), n, false, x.data(), n);
+      backend::cholesky_solve(ctx, n, nr, l, n, false, x.data(), n);
       if (shift)
         for (size_t i = 0; i < t.size(); ++i) t[i] += alpha * x[i];
     }
@@ -269,13 +270,13 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
       find_params(gr, t.data() + j * g, nr, std::min(g, n - j * g), n, q.scales.data() + j * rows + r0,
                   q.zeros.data() + j * rows + r0);
     std::vector<uint8_t> codes(static_cast<size_t>(nr * n));
-    const SnrqTile tile{.t = t.data(), .nr = nr, .n = n, .l = l.data(), .d2 = d2.data(),
+    const SnrqTile tile{.t = t.data(), .nr = nr, .n = n, .l = l, .d2 = d2.data(),
                         .scales = q.scales.data() + r0, .zeros = q.zeros.data() + r0, .ldp = rows,
                         .grp = grp.data(), .maxq = gr.maxq(), .block_size = opt.block_size, .codes = codes.data(),
                         .score = row_score.data() + r0};
     decode(ctx, tile);
     if (opt.cd_passes > 0)
-      coordinate_descent(ctx, tile, factors.hp.data(), opt.cd_passes, row_score.data() + r0);
+      coordinate_descent(ctx, tile, factors.hp.data<double>(), opt.cd_passes, row_score.data() + r0);
     for (int64_t r = 0; r < nr; ++r)
       for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + perm[i]] = codes[r * n + i];
     if (terms)
