@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace maca {
 namespace {
 int64_t proc_status_kb(const char* key) {
@@ -25,5 +29,11 @@ int64_t proc_status_kb(const char* key) {
 
 int64_t peak_rss_bytes() { return proc_status_kb("VmHWM:") * 1024; }
 int64_t current_rss_bytes() { return proc_status_kb("VmRSS:") * 1024; }
+
+void use_mapped_large_allocations() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kLargeAllocation));
+#endif
+}
 
 }  // namespace maca

@@ -78,10 +78,7 @@ class BlockRun {
     for (size_t i = 0; i < todo.size(); ++i) {
       const BlockLayer& layer = *todo[i];
       QuantizedLinear ql = gather(std::move(mine[i]), owner[i]);
-      const std::vector<float> deq = ql.dequantize();
-      Tensor host = Tensor::empty(layer.weight->shape());
-      std::copy(deq.begin(), deq.end(), host.data<float>());
-      *layer.weight = model_.context().to_device(host);
+      write_weights(model_.context(), *layer.weight, ql.dequantize());
       const LayerRecord rec{.name = layer.name, .rows = ql.rows, .cols = ql.cols, .loss = ql.loss,
                             .damp = ql.damp, .alpha = ql.alpha, .alpha_source = ql.alpha_source,
                             .alpha_star = quant::closed_form_alpha(ql), .seconds = seconds[i]};
@@ -266,6 +263,14 @@ class BlockRun {
 };
 
 }  // namespace
+
+void write_weights(backend::Context& ctx, Tensor& weight, const std::vector<float>& values) {
+  MACA_ASSERT(static_cast<int64_t>(values.size()) == weight.numel(), "write_weights: {} values for {}", values.size(),
+              weight.str());
+  const Tensor host = Tensor::borrow(const_cast<float*>(values.data()), weight.shape(), DType::F32, nullptr);
+  const Tensor src = ctx.to_device(host);  // the host view itself on the CPU
+  ctx.copy(weight.raw(), src.raw(), weight.nbytes());
+}
 
 model::BlockWeights clone_linears(backend::Context& ctx, const model::BlockWeights& w) {
   model::BlockWeights fp = w;

@@ -73,6 +73,10 @@ std::vector<BlockLayer> block_layers(model::BlockWeights& w, int block);
 // the original block while `w` is overwritten with quantized values.
 model::BlockWeights clone_linears(backend::Context& ctx, const model::BlockWeights& w);
 
+// Overwrites a weight on ctx's device with `values` (host, row-major), in
+// place: its storage stays the one the block loaded.
+void write_weights(backend::Context& ctx, Tensor& weight, const std::vector<float>& values);
+
 // True when `name` matches one of the glob patterns (* and ?).
 bool matches_any(const std::string& name, const std::vector<std::string>& patterns);
 

@@ -141,10 +141,7 @@ void advance_through(const model::Model& model, int b, model::BlockWeights& w,
     MACA_CHECK(it->second.rows == slot.weight->dim(0) && it->second.cols == slot.weight->dim(1),
                "checkpoint block {}: layer {} is {}x{}, the model's is {}x{}", b, slot.name, it->second.rows,
                it->second.cols, slot.weight->dim(0), slot.weight->dim(1));
-    const std::vector<float> deq = it->second.dequantize();
-    Tensor host = Tensor::empty(slot.weight->shape());
-    std::copy(deq.begin(), deq.end(), host.data<float>());
-    *slot.weight = model.context().to_device(host);
+    write_weights(model.context(), *slot.weight, it->second.dequantize());
   }
   for (CalibBatch& batch : batches) {
     if (batch.fp.defined()) model.forward_block(original, b, batch.fp, batch.seq_lens);
