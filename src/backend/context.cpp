@@ -76,15 +76,22 @@ Device parse_device(const std::string& s) {
   MACA_THROW(Error, "unknown device '{}': use cpu, cuda, cuda:N or auto", s);
 }
 
+const OpTable* backend_ops(DeviceKind kind) {
+  if (kind == DeviceKind::Cpu) return &kernels::cpu::op_table();
+#ifdef MACA_HAVE_CUDA
+  return &kernels::cuda::op_table();
+#else
+  return nullptr;
+#endif
+}
+
 namespace {
 bool cuda_backend_complete() {
-#ifdef MACA_HAVE_CUDA
-  for (const OpSupport& s : op_support(kernels::cuda::op_table()))
+  const OpTable* t = backend_ops(DeviceKind::Cuda);
+  if (!t) return false;
+  for (const OpSupport& s : op_support(*t))
     if (!s.supported) return false;
   return true;
-#else
-  return false;
-#endif
 }
 }  // namespace
 

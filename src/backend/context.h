@@ -50,6 +50,10 @@ class Context {
   Device device_;
 };
 
+// The op table of a backend kind (nullptr when this build lacks it), without
+// creating a context: what a backend implements is fixed at build time.
+const OpTable* backend_ops(DeviceKind kind);
+
 // Number of CUDA devices visible to this process; 0 in a CPU-only build or on
 // a machine without a GPU (never an error).
 int cuda_device_count();

@@ -36,6 +36,8 @@ TEST(Cli, Version) {
   const auto r = run_maca("version");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "maca 0.")) << r.output;
+  EXPECT_TRUE(contains(r.output, "backend cpu: all ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "backend cuda: ")) << r.output;  // its ops, or "not built"
   EXPECT_EQ(run_maca("--version").output, r.output);
 }
 
