@@ -61,13 +61,11 @@ int cuda_device_count();
 bool built_with_cuda();
 // Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when a device is visible).
 Device parse_device(const std::string& s);
-// The device a job computes on for the run.device setting `s`, as
-// parse_device, for a job whose stages can run on a GPU when
-// `job_has_cuda_path` (all of its numeric work goes through the context).
-// "auto" picks a GPU only for such a job and only when this build's CUDA
-// backend implements every op (backend/op_table.h), so an incomplete path is
-// never chosen behind the user's back; an explicit cuda device for a job
-// without a CUDA path throws maca::Error naming `job`.
-Device job_device(const std::string& s, const char* job, bool job_has_cuda_path);
+// The device job `job` computes on for the run.device setting `s`: as
+// parse_device, except that "auto" picks a GPU only when one is visible, this
+// build's CUDA backend implements every op (backend/op_table.h) and the CUDA
+// path has passed its GPU check (context.cpp says why it has not yet; until
+// then "auto" logs that it stays on the CPU).
+Device job_device(const std::string& s, const char* job);
 
 }  // namespace maca::backend

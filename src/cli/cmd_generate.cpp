@@ -19,7 +19,7 @@ namespace {
 
 int run_generate(const config::Config& cfg) {
   const auto ctx = backend::Context::create(
-      backend::job_device(cfg.get_string("run.device"), "generate", true),
+      backend::job_device(cfg.get_string("run.device"), "generate"),
       parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto source = io::open_model(model_path);

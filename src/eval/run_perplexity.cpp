@@ -50,7 +50,7 @@ void write_run_dir(const std::filesystem::path& dir, const config::Config& cfg, 
 
 PerplexityResult run_perplexity(const config::Config& cfg) {
   const auto ctx = backend::Context::create(
-      parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "eval", true), parallel::world()), parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
+      parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "eval"), parallel::world()), parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), parallel::world().local_size()));
 
   const auto model_path = config::find_model(cfg.get_string("model.path"));
   const auto data_path = config::find_data_file(cfg.get_string("eval.data"), cfg);

@@ -65,7 +65,7 @@ bool generate_units(const Job& job, backend::Context& ctx, parallel::Comm& comm)
 int run_regenerate(const config::Config& cfg) {
   parallel::Comm& comm = parallel::world();
   const auto ctx =
-      backend::Context::create(parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "faq", true), comm),
+      backend::Context::create(parallel::rank_device(backend::job_device(cfg.get_string("run.device"), "faq"), comm),
                                parallel::threads_per_rank(static_cast<int>(cfg.get_int("run.threads")), comm.local_size()));
   install_stop_handlers();
   const Job job(cfg, *ctx, comm);

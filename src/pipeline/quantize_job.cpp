@@ -186,7 +186,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   json stages = json::object();
   parallel::Comm& comm = parallel::world();
   const Device device =
-      parallel::rank_device(backend::job_device(requested.get_string("run.device"), "quantize", true), comm);
+      parallel::rank_device(backend::job_device(requested.get_string("run.device"), "quantize"), comm);
   const int threads = parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size());
   const auto ctx = backend::Context::create(device, threads);
   // The forward and the statistics run on `device`; the rounders keep a layer
