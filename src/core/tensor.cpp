@@ -169,6 +169,10 @@ std::string Tensor::str() const { return fmt::format("{}{} {}", dtype_name(dtype
 
 void Tensor::check_access(DType want, size_t elem_size) const {
   MACA_ASSERT(device_.is_cpu(), "host access to a {} tensor", device_.str());
+  check_dtype(want, elem_size);
+}
+
+void Tensor::check_dtype(DType want, size_t elem_size) const {
   const bool ok = dtype_ == want || (elem_size == 2 && (dtype_ == DType::F16 || dtype_ == DType::BF16));
   MACA_ASSERT(ok, "tensor {} accessed as {}", str(), dtype_name(want));
 }

@@ -92,6 +92,19 @@ class Tensor {
     return static_cast<const T*>(data_);
   }
 
+  // The elements on whatever device the tensor lives (a device pointer for
+  // the backend ops); checks the dtype only.
+  template <class T>
+  T* device_data() {
+    check_dtype(dtype_of<T>(), sizeof(T));
+    return static_cast<T*>(data_);
+  }
+  template <class T>
+  const T* device_data() const {
+    check_dtype(dtype_of<T>(), sizeof(T));
+    return static_cast<const T*>(data_);
+  }
+
   // Same storage, new shape with the same element count.
   Tensor reshape(Shape shape) const;
   // Rows [begin, end) of the first dimension, sharing storage.
@@ -105,6 +118,7 @@ class Tensor {
 
  private:
   void check_access(DType want, size_t elem_size) const;
+  void check_dtype(DType want, size_t elem_size) const;
 
   std::shared_ptr<void> storage_;
   void* data_ = nullptr;

@@ -46,9 +46,9 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
   const int64_t max_rows = *std::max_element(unit_rows.begin(), unit_rows.end());
   const DType t = f64 ? DType::F64 : DType::F32;
   Tensor xq = ctx_->empty({max_rows, n_}, t), dx = x_fp ? ctx_->empty({max_rows, n_}, t) : Tensor();
-  const auto* xs = static_cast<const float*>(x.raw());
+  const auto* xs = x.device_data<float>();
   const auto* fs = x_fp ? static_cast<const float*>(x_fp->raw()) : nullptr;
-  auto* words = static_cast<int64_t*>(words_.raw());
+  auto* words = words_.device_data<int64_t>();
   int64_t r0 = 0;
   for (size_t u = 0; u < unit_rows.size(); ++u) {
     const int64_t len = unit_rows[u];

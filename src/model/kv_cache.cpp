@@ -65,10 +65,10 @@ std::vector<backend::CachedSeq> KvCache::append(int b, const KvStep& step, const
   MACA_ASSERT(k.numel() == step.rows() * row_floats_ && v.numel() == k.numel(), "KV append: k {} v {} for {} rows",
               k.str(), v.str(), step.rows());
   // Device memory on a GPU context: addressed through raw(), moved by the context.
-  const auto* kp = static_cast<const float*>(k.raw());
-  const auto* vp = static_cast<const float*>(v.raw());
-  auto* kc = static_cast<float*>(blk.k.raw());
-  auto* vc = static_cast<float*>(blk.v.raw());
+  const auto* kp = k.device_data<float>();
+  const auto* vp = v.device_data<float>();
+  auto* kc = blk.k.device_data<float>();
+  auto* vc = blk.v.device_data<float>();
   const auto row_bytes = static_cast<size_t>(row_floats_) * sizeof(float);
   const int64_t slot_floats = blk.capacity * row_floats_;
   std::vector<backend::CachedSeq> seqs;

@@ -114,7 +114,9 @@ class BlockRun {
   void run_fused(CalibBatch& batch) {
     std::array<Tensor, 4> fp_inputs;
     if (batch.fp.defined()) {
-      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = model_.context().clone(x); };
+      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) {
+        fp_inputs[gi(g)] = model_.context().clone(x);
+      };
       model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens, &keep);
     }
     const model::CaptureFn quantize = [&](int, LinearGroup g, const Tensor& x) {
@@ -193,7 +195,7 @@ class BlockRun {
     if (ranks() > 1) {  // exact integer sums: the same bits for any rank count
       Timer t;
       Tensor& words = a.tile_words();
-      device_comm().allreduce_sum(model_.context(), static_cast<int64_t*>(words.raw()),
+      device_comm().allreduce_sum(model_.context(), words.device_data<int64_t>(),
                                   static_cast<size_t>(words.numel()));
       opt_.comm->allreduce_sum(a.totals());
       stats_.comm_s += t.seconds();

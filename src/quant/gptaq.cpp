@@ -51,8 +51,8 @@ class Gptaq final : public Method {
     const Tensor& factor = l.factors.h_factor;
     gptq_round(ctx, l, grid_, gptq_, [&](backend::Context& c, double* w, int64_t, int64_t nr) {
       Tensor m = c.empty({nr, n}, DType::F64);
-      auto* mp = static_cast<double*>(m.raw());
-      cross_term(c, w, nr, n, static_cast<const double*>(d_dev.raw()), static_cast<const double*>(factor.raw()), false,
+      auto* mp = m.device_data<double>();
+      cross_term(c, w, nr, n, d_dev.device_data<double>(), factor.device_data<double>(), false,
                  mp);
       backend::axpy(c, nr * n, alpha_, mp, w);
     });

@@ -45,8 +45,6 @@ std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
   return perm;
 }
 
-double* f64(Tensor& t) { return static_cast<double*>(t.raw()); }
-
 // What every chunk of a layer shares, on the context's device.
 struct LayerBuffers {
   Tensor hinv;    // [cols, cols] upper Cholesky factor of H⁻¹, processing order
@@ -67,18 +65,19 @@ std::vector<double> round_rows(backend::Context& ctx, Tensor w, int64_t r0, int6
   const Grid grid{grid_opt.bits, grid_opt.sym, grid_opt.clip, grid_opt.scale_rounding};
   const grid::GridSpec spec = grid_spec(grid);
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
-  auto* scales = static_cast<float*>(lb.scales.raw()) + r0;
-  auto* zeros = static_cast<int32_t*>(lb.zeros.raw()) + r0;
+  auto* scales = lb.scales.device_data<float>() + r0;
+  auto* zeros = lb.zeros.device_data<int32_t>() + r0;
   auto params = [&](const double* x, int64_t len, int64_t ld, int64_t j) {
     backend::group_params(
-        ctx, {.spec = spec, .x = x, .rows = nr, .len = len, .ld = ld, .scale = scales + j * rows, .zero = zeros + j * rows});
+        ctx,
+        {.spec = spec, .x = x, .rows = nr, .len = len, .ld = ld, .scale = scales + j * rows, .zero = zeros + j * rows});
   };
 
   if (!dynamic)  // one group per row, or static groups of original columns
-    for (int64_t j = 0; j < n_groups; ++j) params(f64(w) + j * g, std::min(g, cols - j * g), cols, j);
+    for (int64_t j = 0; j < n_groups; ++j) params(w.device_data<double>() + j * g, std::min(g, cols - j * g), cols, j);
 
   Tensor wp = ctx.empty({nr, cols}, DType::F64);
-  backend::gather_columns(ctx, nr, q.perm, f64(w), cols, f64(wp), cols);
+  backend::gather_columns(ctx, nr, q.perm, w.device_data<double>(), cols, wp.device_data<double>(), cols);
   w = Tensor();
 
   const int64_t bs = dynamic ? g * std::max<int64_t>(1, opt.block_size / g) : opt.block_size;
@@ -87,11 +86,11 @@ std::vector<double> round_rows(backend::Context& ctx, Tensor w, int64_t r0, int6
   Tensor codes_p = ctx.empty({nr, cols}, DType::U8);
   Tensor err = ctx.empty({nr, bs}, DType::F64), loss = ctx.empty({nr}, DType::F64);
   ctx.zero(loss.raw(), loss.nbytes());
-  const double* hinv = f64(lb.hinv);
+  const double* hinv = lb.hinv.device_data<double>();
   std::vector<int32_t> block_cols;
   for (int64_t i1 = 0; i1 < cols; i1 += bs) {
     const int64_t i2 = std::min(i1 + bs, cols), nb = i2 - i1;
-    const backend::GptqColumns args{.w = f64(wp) + i1,
+    const backend::GptqColumns args{.w = wp.device_data<double>() + i1,
                                     .rows = nr,
                                     .ncols = nb,
                                     .ldw = cols,
@@ -100,33 +99,34 @@ std::vector<double> round_rows(backend::Context& ctx, Tensor w, int64_t r0, int6
                                     .scales = scales,
                                     .zeros = zeros,
                                     .ldp = rows,
-                                    .grp = static_cast<const int32_t*>(lb.grp.raw()) + i1,
+                                    .grp = lb.grp.device_data<int32_t>() + i1,
                                     .maxq = grid.maxq(),
-                                    .codes = static_cast<uint8_t*>(codes_p.raw()) + i1,
+                                    .codes = codes_p.device_data<uint8_t>() + i1,
                                     .ldc = cols,
-                                    .err = f64(err),
+                                    .err = err.device_data<double>(),
                                     .lde = bs,
-                                    .loss = f64(loss)};
+                                    .loss = loss.device_data<double>()};
     if (stale) {
       block_cols.resize(static_cast<size_t>(nb));
       std::iota(block_cols.begin(), block_cols.end(), static_cast<int32_t>(i1));
-      backend::gather_columns(ctx, nr, block_cols, f64(wp), cols, f64(block_start), nb);
+      backend::gather_columns(ctx, nr, block_cols, wp.device_data<double>(), cols, block_start.device_data<double>(),
+                              nb);
     }
     if (dynamic) {
       for (int64_t c0 = 0; c0 < nb; c0 += g) {
         const int64_t j = (i1 + c0) / g, len = std::min(g, nb - c0);
         if (stale)
-          params(f64(block_start) + c0, len, nb, j);
+          params(block_start.device_data<double>() + c0, len, nb, j);
         else
-          params(f64(wp) + i1 + c0, len, cols, j);
+          params(wp.device_data<double>() + i1 + c0, len, cols, j);
         backend::gptq_columns(ctx, args, c0, c0 + len);
       }
     } else {
       backend::gptq_columns(ctx, args, 0, nb);
     }
     if (i2 < cols)  // lazy batch: W[:, i2:] −= Err · Hinv[i1:i2, i2:]
-      backend::gemm_row_tiles(ctx, kRowTile, nr, cols - i2, nb, -1.0, f64(err), bs, hinv + i1 * cols + i2, cols, 1.0,
-                              f64(wp) + i2, cols);
+      backend::gemm_row_tiles(ctx, kRowTile, nr, cols - i2, nb, -1.0, err.device_data<double>(), bs,
+                              hinv + i1 * cols + i2, cols, 1.0, wp.device_data<double>() + i2, cols);
   }
 
   const Tensor codes = ctx.to_host(codes_p);
@@ -192,7 +192,7 @@ void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, c
     const int64_t nr = std::min(chunk, rows - r0);
     // On the CPU the chunk is the layer's own rows (to_device is the identity).
     Tensor w = ctx.to_device(Tensor::borrow(l.w.data() + r0 * cols, {nr, cols}, DType::F64, nullptr));
-    if (transform) transform(ctx, f64(w), r0, nr);
+    if (transform) transform(ctx, w.device_data<double>(), r0, nr);
     const std::vector<double> loss = round_rows(ctx, std::move(w), r0, nr, lb, grid, opt, q);
     row_loss.insert(row_loss.end(), loss.begin(), loss.end());
   }

@@ -39,20 +39,18 @@ Tensor damped(backend::Context& ctx, const LoadedHessian& h, double add, Index i
   return ctx.to_device(a);
 }
 
-double* f64(Tensor& t) { return static_cast<double*>(t.raw()); }
-
 // Fills `out` for one λ; false when a Cholesky factorization fails.
 bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm, double add,
                  FactorRequest want, DampedFactors& out) {
   const int64_t n = h.n;
   if (want.h_factor) {
     out.h_factor = damped(ctx, h, add, [](int64_t i) { return i; });
-    if (!backend::cholesky(ctx, n, f64(out.h_factor), n, false)) return false;
+    if (!backend::cholesky(ctx, n, out.h_factor.device_data<double>(), n, false)) return false;
   }
   if (want.hp_lower) {
     out.hp_lower = damped(ctx, h, add, [&](int64_t i) { return perm[i]; });
     if (want.hp) out.hp = ctx.clone(out.hp_lower);
-    if (!backend::cholesky(ctx, n, f64(out.hp_lower), n, false)) return false;
+    if (!backend::cholesky(ctx, n, out.hp_lower.device_data<double>(), n, false)) return false;
   }
   if (!want.hinv_u) return true;
   // The upper factor U of A⁻¹ (A = Pᵀ·H_λ·P, A⁻¹ = UᵀU) in one factorization:
@@ -61,15 +59,16 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
   // factor is unique). Half the flops of potrf + potri + potrf, and the
   // inverse runs in parallel.
   Tensor a = damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; });
-  if (!backend::cholesky(ctx, n, f64(a), n, false)) return false;
+  if (!backend::cholesky(ctx, n, a.device_data<double>(), n, false)) return false;
   Tensor linv = ctx.empty({n, n}, DType::F64);
-  backend::triangular_inverse(ctx, n, f64(a), n, f64(linv), n);
+  backend::triangular_inverse(ctx, n, a.device_data<double>(), n, linv.device_data<double>(), n);
   a = Tensor();
   // hinv_u[i][j] = linv[n − 1 − i][n − 1 − j]: rows read last to first.
   std::vector<int32_t> reversed(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) reversed[static_cast<size_t>(j)] = static_cast<int32_t>(n - 1 - j);
   out.hinv_u = ctx.empty({n, n}, DType::F64);
-  backend::gather_columns(ctx, n, reversed, f64(linv) + (n - 1) * n, -n, f64(out.hinv_u), n);
+  backend::gather_columns(ctx, n, reversed, linv.device_data<double>() + (n - 1) * n, -n,
+                          out.hinv_u.device_data<double>(), n);
   return true;
 }
 
