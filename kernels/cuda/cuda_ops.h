@@ -37,7 +37,11 @@ void axpy(backend::Context& ctx, int64_t n, double alpha, const double* x, doubl
 void gather_columns(backend::Context& ctx, int64_t rows, std::span<const int32_t> index, const double* in,
                     int64_t ldi, double* out, int64_t ldo);
 void group_params(backend::Context& ctx, const backend::GroupParams& a);
+void grid_round(backend::Context& ctx, const backend::GridRound& a);
 void gptq_columns(backend::Context& ctx, const backend::GptqColumns& a, int64_t c0, int64_t c1);
+void snrq_block(backend::Context& ctx, const snrq::Block& a);
+void snrq_descent(backend::Context& ctx, const snrq::Descent& a);
+void snrq_alpha_terms(backend::Context& ctx, const snrq::AlphaTerms& a);
 void weighted_rows(backend::Context& ctx, const backend::WeightedRows& a);
 bool gram_fixed_point(backend::Context& ctx, const backend::GramFixedPoint& g);
 void rmsnorm(backend::Context& ctx, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y);

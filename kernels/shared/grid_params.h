@@ -139,4 +139,21 @@ MACA_HD inline void row_params(const GridSpec& g, const double* x, int64_t len, 
   *zero = static_cast<int32_t>(detail::clamp(z, 0.0, maxq));
 }
 
+// Round to nearest on fixed parameters, one row: codes[j] = quantize_code of
+// x[j] with the scale and zero of column j's group (scale[grp[j]·ldp],
+// zero[grp[j]·ldp]); returns Σ_j (x[j] − s·(q − z))² summed in column order.
+MACA_HD inline double round_row(const double* x, int64_t n, const float* scale, const int32_t* zero, int64_t ldp,
+                                const int32_t* grp, int maxq, uint8_t* codes) {
+  double loss = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t gi = static_cast<int64_t>(grp[j]) * ldp;
+    const double s = scale[gi], z = zero[gi];
+    const double q = quantize_code(x[j], s, z, maxq);
+    codes[j] = static_cast<uint8_t>(q);
+    const double e = x[j] - s * (q - z);
+    loss += e * e;
+  }
+  return loss;
+}
+
 }  // namespace maca::grid

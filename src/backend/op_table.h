@@ -37,7 +37,11 @@ struct OpTable {
   void (*gather_columns)(Context&, int64_t rows, std::span<const int32_t> index, const double* in, int64_t ldi,
                          double* out, int64_t ldo) = nullptr;
   void (*group_params)(Context&, const GroupParams& a) = nullptr;
+  void (*grid_round)(Context&, const GridRound& a) = nullptr;
   void (*gptq_columns)(Context&, const GptqColumns& a, int64_t c0, int64_t c1) = nullptr;
+  void (*snrq_block)(Context&, const snrq::Block& a) = nullptr;
+  void (*snrq_descent)(Context&, const snrq::Descent& a) = nullptr;
+  void (*snrq_alpha_terms)(Context&, const snrq::AlphaTerms& a) = nullptr;
   void (*weighted_rows)(Context&, const WeightedRows& a) = nullptr;
   bool (*gram_fixed_point)(Context&, const GramFixedPoint& g) = nullptr;
   void (*rmsnorm)(Context&, const Tensor& x, const Tensor& w, float eps, bool unit_offset, Tensor& y) = nullptr;

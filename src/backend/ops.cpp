@@ -83,8 +83,20 @@ void gather_columns(Context& ctx, int64_t rows, std::span<const int32_t> index, 
 
 void group_params(Context& ctx, const GroupParams& a) { need(ctx, &OpTable::group_params, "group_params")(ctx, a); }
 
+void grid_round(Context& ctx, const GridRound& a) { need(ctx, &OpTable::grid_round, "grid_round")(ctx, a); }
+
 void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1) {
   need(ctx, &OpTable::gptq_columns, "gptq_columns")(ctx, a, c0, c1);
+}
+
+void snrq_block(Context& ctx, const snrq::Block& a) { need(ctx, &OpTable::snrq_block, "snrq_block")(ctx, a); }
+
+void snrq_descent(Context& ctx, const snrq::Descent& a) {
+  need(ctx, &OpTable::snrq_descent, "snrq_descent")(ctx, a);
+}
+
+void snrq_alpha_terms(Context& ctx, const snrq::AlphaTerms& a) {
+  need(ctx, &OpTable::snrq_alpha_terms, "snrq_alpha_terms")(ctx, a);
 }
 
 void weighted_rows(Context& ctx, const WeightedRows& a) {

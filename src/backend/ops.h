@@ -12,6 +12,7 @@
 
 #include "backend/context.h"
 #include "kernels/shared/grid_params.h"
+#include "kernels/shared/snrq_rows.h"
 
 namespace maca::backend {
 
@@ -89,6 +90,24 @@ struct GroupParams {
 };
 void group_params(Context& ctx, const GroupParams& a);
 
+// Round to nearest on fixed group parameters (RTN): per row r,
+// codes[r, j] = quantize_code(x[r, j], s, z) with s = scales[grp[j]·ldp + r],
+// z = zeros[grp[j]·ldp + r], and loss[r] = Σ_j (x[r, j] − s·(codes[r, j] − z))²
+// in column order (kernels/shared/grid_params.h, round_row: both backends
+// give the same bits). x has leading dimension ld; codes [rows, n].
+struct GridRound {
+  const double* x;
+  int64_t rows, n, ld;
+  const float* scales;
+  const int32_t* zeros;
+  int64_t ldp;
+  const int32_t* grp;  // [n]
+  int maxq;
+  uint8_t* codes;
+  double* loss;  // [rows]
+};
+void grid_round(Context& ctx, const GridRound& a);
+
 // GPTQ's column loop (algorithms.md §2 step 5) over one block w [rows, ncols]
 // (leading dimension ldw), rows independent. For each column j in [c0, c1), in
 // order, with s = scales[grp[j]·ldp + r], z = zeros[grp[j]·ldp + r]:
@@ -114,6 +133,16 @@ struct GptqColumns {
   double* loss;  // [rows]
 };
 void gptq_columns(Context& ctx, const GptqColumns& a, int64_t c0, int64_t c1);
+
+// SNRQ's decoding (algorithms.md §4), rows independent; the arguments and
+// the per-row work are in kernels/shared/snrq_rows.h, which both backends
+// run, so they agree bit for bit. snrq_block: one block [i1, i2) of
+// successive rounding (greedy or the bounded search), all pointers on the
+// device. snrq_descent: the coordinate-descent passes after decoding.
+// snrq_alpha_terms: the closed-form α's per-row terms.
+void snrq_block(Context& ctx, const snrq::Block& a);
+void snrq_descent(Context& ctx, const snrq::Descent& a);
+void snrq_alpha_terms(Context& ctx, const snrq::AlphaTerms& a);
 
 // The rows of one calibration unit prepared for its statistics products
 // (hessian/accumulator.h): xq[r, :] = √w[r]·x[r, :] and, when x_fp is given,

@@ -230,7 +230,7 @@ class BlockRun {
         .block = b_,
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
     const quant::Method& m = *opt_.method;
-    backend::Context& rc = opt_.round_ctx && !m.device_resident() ? *opt_.round_ctx : model_.context();
+    backend::Context& rc = model_.context();
     const Tensor w = model_.context().to_host(*layer.weight);
     if (owner >= 0) return owner == rank() ? m.round(rc, w, stats, site) : QuantizedLinear{};
     const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];

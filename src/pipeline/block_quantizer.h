@@ -47,10 +47,6 @@ struct BlockOptions {
   // Collectives on the model's device (NCCL between GPUs); nullptr: the
   // host Comm's, staged through host memory.
   parallel::DeviceComm* device_comm = nullptr;
-  // A CPU context for the rounders that keep a layer in host buffers
-  // (quant::Method::device_resident() false) when the model runs on a GPU;
-  // nullptr: every method rounds on the model's context.
-  backend::Context* round_ctx = nullptr;
   Partition partition = Partition::Rows;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;

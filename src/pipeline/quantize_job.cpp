@@ -189,9 +189,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
       parallel::rank_device(backend::job_device(requested.get_string("run.device"), "quantize"), comm);
   const int threads = parallel::threads_per_rank(static_cast<int>(requested.get_int("run.threads")), comm.local_size());
   const auto ctx = backend::Context::create(device, threads);
-  // The forward and the statistics run on `device`; the rounders keep a layer
-  // in host memory, so with a GPU they get a CPU context of their own.
-  const auto round_ctx = device.is_cpu() ? nullptr : backend::Context::create(Device::cpu(), threads);
+  // The forward, the statistics and the rounding all run on `device`.
 
   // Everything that can be checked is checked before any work.
   const auto model_path = config::find_model(requested.get_string("model.path"));
@@ -202,7 +200,6 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   opt.block.comm = &comm;
   const auto device_comm = parallel::make_device_comm(comm, *ctx);
   opt.block.device_comm = device_comm.get();
-  opt.block.round_ctx = round_ctx.get();
   opt.run_dir = parallel::broadcast_string(comm, opt.run_dir.string());
   install_stop_handlers();
   const quant::Method& method = *opt.block.method;

@@ -38,7 +38,6 @@ class Gptaq final : public Method {
   Gptaq(const QuantOptions& grid, const GptqOptions& gptq, double alpha) : Method(grid), gptq_(gptq), alpha_(alpha) {}
   const char* name() const override { return "gptaq"; }
   Needs needs() const override { return {.hessian = true, .cross = true}; }
-  bool device_resident() const override { return true; }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptaq needs the layer's Hessian", site.name);

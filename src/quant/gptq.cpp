@@ -234,7 +234,6 @@ class Gptq final : public Method {
   Gptq(const QuantOptions& grid, const GptqOptions& opt) : Method(grid), opt_(opt) {}
   const char* name() const override { return "gptq"; }
   Needs needs() const override { return {.hessian = true}; }
-  bool device_resident() const override { return true; }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
     MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptq needs the layer's Hessian", site.name);

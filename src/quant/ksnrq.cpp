@@ -7,29 +7,40 @@
 // 2K + 1 levels nearest c_b can be among a beam's K best, so only those are
 // scored; that gives the same choice as expanding every level.
 //
+// The decoder itself is the snrq_block op (kernels/shared/snrq_rows.h has
+// the per-row search both backends run).
+//
 // Memory: a tile of nr rows holds, per beam, the residual path t − q (8 bytes
 // per column, the tail GEMM's input) and the code path (1 byte), the tail
-// correction (8 bytes per block column), and per row the reorder scratch and
-// block state:
-//   tile_bytes(nr) = nr·K·(9·n + 8·bs) + K·(9·n + 18·bs)
-// The plan takes the largest nr in {32, 16, ..., 1} with
-// tile_bytes(nr) ≤ quant.ksnrq.memory_mb and runs as many tiles at once as the
-// budget (and the threads) allow. nr divides kRowTile, so a rank's row slice
-// tiles the same way as the whole layer.
+// correction (8 bytes per block column), and per row being decoded the block
+// state and the inherited tails (snrq::beam_scratch_bytes, K·(9·n + 18·bs + 40)
+// rounded up to 8 bytes):
+//   tile_bytes(nr) = nr·K·(9·n + 8·bs) + scratch
+// On the CPU one row of a tile is decoded at a time: the plan takes the
+// largest nr in {32, 16, ..., 1} with tile_bytes(nr) ≤ quant.ksnrq.memory_mb
+// and runs as many tiles at once as the budget (and the threads) allow. nr
+// divides kRowTile, so a rank's row slice tiles the same way as the whole
+// layer. On a GPU every row of a chunk is decoded at once, so each row holds
+// its paths, its scratch and the chunk's f64 buffers (weights, target, W·D
+// before and after permuting, W·D·H_π⁻¹: 6·8·n bytes); a chunk is the most
+// whole tiles whose rows fit the budget (at least one tile).
 #include <algorithm>
-#include <numeric>
 
 #include <omp.h>
 
 #include "core/error.h"
-#include "quant/grid.h"
+#include "kernels/shared/snrq_rows.h"
 #include "quant/ksnrq_plan.h"
 #include "quant/snrq.h"
 
 namespace maca::quant {
 
 int64_t ksnrq_tile_bytes(int64_t nr, int64_t k, int64_t n, int64_t bs) {
-  return nr * k * (9 * n + 8 * bs) + k * (9 * n + 18 * bs);
+  return nr * k * (9 * n + 8 * bs) + static_cast<int64_t>(snrq::beam_scratch_bytes(k, std::min(bs, n), n));
+}
+
+int64_t ksnrq_device_row_bytes(int64_t k, int64_t n, int64_t bs) {
+  return ksnrq_tile_bytes(1, k, n, bs) + 6 * 8 * n;
 }
 
 BeamPlan ksnrq_plan(int64_t k, int64_t n, int64_t bs, int64_t memory_mb, int threads, const std::string& layer) {
@@ -43,93 +54,11 @@ BeamPlan ksnrq_plan(int64_t k, int64_t n, int64_t bs, int64_t memory_mb, int thr
              "quant.ksnrq.memory_mb = {}; raise quant.ksnrq.memory_mb or lower quant.ksnrq.beam",
              layer, k, static_cast<double>(p.tile_bytes) / (1 << 20), n, memory_mb);
   p.parallel = static_cast<int>(std::clamp<int64_t>(budget / p.tile_bytes, 1, std::max(1, threads)));
+  p.device_rows = std::max<int64_t>(1, budget / ksnrq_device_row_bytes(k, n, bs) / p.tile_rows) * p.tile_rows;
   return p;
 }
 
 namespace {
-
-struct Candidate {
-  double score;
-  int64_t key;  // beam · levels + level
-};
-
-// Beam search over one tile.
-void beam_decode(backend::Context& ctx, const SnrqTile& a, int64_t K) {
-  const int64_t n = a.n, nr = a.nr, bs = a.block_size, levels = a.maxq + 1;
-  std::vector<double> e(static_cast<size_t>(nr * K * n), 0.0);      // residual paths [nr][K][n]
-  std::vector<uint8_t> path(static_cast<size_t>(nr * K * n), 0);    // code paths [nr][K][n]
-  std::vector<double> score(static_cast<size_t>(nr * K), 0.0);
-  std::vector<int64_t> active(static_cast<size_t>(nr), 1);
-  std::vector<double> corr(static_cast<size_t>(nr * K * bs)), lt(static_cast<size_t>(bs * bs));
-  // Per-row block state, double-buffered for the reorder after each column.
-  std::vector<double> eb(static_cast<size_t>(K * bs)), eb2(eb.size()), s2(static_cast<size_t>(K));
-  std::vector<uint8_t> cb(static_cast<size_t>(K * bs)), cb2(cb.size());
-  std::vector<int64_t> src(static_cast<size_t>(K)), src2(src.size());
-  std::vector<double> scratch_e(static_cast<size_t>(K * n));
-  std::vector<uint8_t> scratch_c(static_cast<size_t>(K * n));
-  std::vector<Candidate> cand;
-  cand.reserve(static_cast<size_t>(K * std::min<int64_t>(levels, 2 * K + 1)));
-
-  for (int64_t i2 = n; i2 > 0; i2 -= bs) {
-    const int64_t i1 = std::max<int64_t>(i2 - bs, 0), nb = i2 - i1;
-    block_lt(a.l, n, i1, nb, lt.data());
-    tail_correction(ctx, e.data(), nr * K, n, a.l, n, i1, i2, corr.data());
-    for (int64_t r = 0; r < nr; ++r) {
-      const double* t = a.t + r * n + i1;
-      double* sc = score.data() + r * K;
-      int64_t m = active[r];
-      for (int64_t b = 0; b < K; ++b) src[b] = b;
-      for (int64_t j = nb - 1; j >= 0; --j) {
-        const size_t gi = static_cast<size_t>(a.grp[i1 + j] * a.ldp + r);
-        const double s = a.scales[gi], z = a.zeros[gi], d2 = a.d2[i1 + j];
-        cand.clear();
-        for (int64_t b = 0; b < m; ++b) {
-          const double c = conditional_target(t[j], corr[(r * K + src[b]) * nb + j], eb.data() + b * bs,
-                                              lt.data() + j * nb, j, nb);
-          const auto q0 = static_cast<int64_t>(quantize_code(c, s, z, a.maxq));
-          for (int64_t lv = std::max<int64_t>(0, q0 - K); lv <= std::min<int64_t>(a.maxq, q0 + K); ++lv) {
-            const double v = s * (static_cast<double>(lv) - z);
-            cand.push_back({sc[b] + d2 * (c - v) * (c - v), b * levels + lv});
-          }
-        }
-        const int64_t keep = std::min<int64_t>(K, static_cast<int64_t>(cand.size()));
-        std::partial_sort(cand.begin(), cand.begin() + keep, cand.end(), [](const Candidate& x, const Candidate& y) {
-          return x.score < y.score || (x.score == y.score && x.key < y.key);
-        });
-        for (int64_t b = 0; b < keep; ++b) {
-          const int64_t parent = cand[b].key / levels, lv = cand[b].key % levels;
-          std::copy_n(eb.data() + parent * bs, nb, eb2.data() + b * bs);
-          std::copy_n(cb.data() + parent * bs, nb, cb2.data() + b * bs);
-          src2[b] = src[parent];
-          s2[b] = cand[b].score;
-          eb2[b * bs + j] = t[j] - s * (static_cast<double>(lv) - z);
-          cb2[b * bs + j] = static_cast<uint8_t>(lv);
-        }
-        m = keep;
-        std::swap(eb, eb2);
-        std::swap(cb, cb2);
-        std::swap(src, src2);
-        std::copy_n(s2.data(), m, sc);
-      }
-      // The block's paths: this block's states in front of each beam's inherited tail.
-      double* er = e.data() + r * K * n;
-      uint8_t* pr = path.data() + r * K * n;
-      std::copy_n(er, K * n, scratch_e.data());
-      std::copy_n(pr, K * n, scratch_c.data());
-      for (int64_t b = 0; b < m; ++b) {
-        std::copy_n(scratch_e.data() + src[b] * n + i2, n - i2, er + b * n + i2);
-        std::copy_n(scratch_c.data() + src[b] * n + i2, n - i2, pr + b * n + i2);
-        std::copy_n(eb.data() + b * bs, nb, er + b * n + i1);
-        std::copy_n(cb.data() + b * bs, nb, pr + b * n + i1);
-      }
-      active[r] = m;
-    }
-  }
-  for (int64_t r = 0; r < nr; ++r) {
-    std::copy_n(path.data() + r * K * n, n, a.codes + r * n);
-    a.score[r] = score[r * K];
-  }
-}
 
 class Ksnrq final : public Method {
  public:
@@ -144,11 +73,10 @@ class Ksnrq final : public Method {
   }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
-    const BeamPlan plan = ksnrq_plan(beam_, W.dim(1), opt_.block_size, memory_mb_, omp_get_max_threads(), site.name);
-    const int64_t k = beam_;
+    const BeamPlan p = ksnrq_plan(beam_, W.dim(1), opt_.block_size, memory_mb_, omp_get_max_threads(), site.name);
     return snrq_round(ctx, W, stats, site, grid_, opt_, name(),
-                      [k](backend::Context& ctx, const SnrqTile& t) { beam_decode(ctx, t, k); }, plan.tile_rows,
-                      plan.parallel);
+                      {.greedy = false, .beams = beam_, .tile_rows = p.tile_rows, .parallel = p.parallel,
+                       .device_rows = p.device_rows});
   }
 
  private:

@@ -56,15 +56,11 @@ class Method {
   // needs().sample_alpha; deterministic in the run's seed and the index.
   virtual double sequence_alpha(int64_t index) const;
   // Rounds W (host F32 [rows, cols]; a tile-aligned row slice of the layer is
-  // allowed, see kRowTile) with the backend ops of `ctx`, which is a CPU
-  // context unless device_resident(). Never returns NaN; bad statistics are
-  // errors naming site.name.
+  // allowed, see kRowTile) with the backend ops of `ctx` on ctx's device
+  // (the model's: a GPU's when the job runs there). Never returns NaN; bad
+  // statistics are errors naming site.name.
   virtual QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                                 const LayerSite& site) const = 0;
-  // True when round() does its numeric work through ctx's ops on any device
-  // (gptq, gptaq); false when it keeps the layer in host buffers and needs a
-  // CPU context (rtn, snrq, ksnrq so far).
-  virtual bool device_resident() const { return false; }
 
   const QuantOptions& grid() const { return grid_; }
 

@@ -1,7 +1,10 @@
 // Round to nearest (algorithms.md §1): params per group of the original W, no
-// calibration data.
+// calibration data. Device-resident: the weights go to ctx's device once, and
+// group_params and grid_round (backend/ops.h) do the work there.
 #include <algorithm>
+#include <numeric>
 
+#include "backend/ops.h"
 #include "quant/grid.h"
 #include "quant/method.h"
 #include "quant/methods.h"
@@ -9,36 +12,39 @@
 namespace maca::quant {
 namespace {
 
-QuantizedLinear rtn(const Tensor& W, const QuantOptions& opt, const std::string& layer) {
-  const std::vector<double> w = load_weight(W, layer);
+QuantizedLinear rtn(backend::Context& ctx, const Tensor& W, const QuantOptions& opt, const std::string& layer) {
+  std::vector<double> w = load_weight(W, layer);
   const int64_t rows = W.dim(0), cols = W.dim(1);
   const int64_t g = opt.group_size < 0 ? cols : opt.group_size;
   const int64_t n_groups = (cols + g - 1) / g;  // the last one may be shorter (partial_groups)
   const Grid grid{opt.bits, opt.sym, opt.clip, opt.scale_rounding};
   QuantizedLinear q = new_result(rows, cols, opt, "rtn");
-  q.scales.resize(static_cast<size_t>(n_groups * rows));
-  q.zeros.resize(q.scales.size());
-  q.codes.resize(w.size());
   q.g_idx.resize(static_cast<size_t>(cols));
   q.perm.resize(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) {
     q.g_idx[k] = static_cast<int32_t>(k / g);
     q.perm[k] = static_cast<int32_t>(k);
   }
+  const Tensor wd = ctx.to_device(Tensor::borrow(w.data(), {rows, cols}, DType::F64, nullptr));
+  const Tensor grp = ctx.to_device(Tensor::borrow(q.g_idx.data(), {cols}, DType::I32, nullptr));
+  Tensor scales = ctx.empty({n_groups, rows}), zeros = ctx.empty({n_groups, rows}, DType::I32);
+  Tensor codes = ctx.empty({rows, cols}, DType::U8), loss = ctx.empty({rows}, DType::F64);
+  const grid::GridSpec spec = grid_spec(grid);
   for (int64_t j = 0; j < n_groups; ++j)
-    find_params(grid, w.data() + j * g, rows, std::min(g, cols - j * g), cols, q.scales.data() + j * rows,
-                q.zeros.data() + j * rows);
-  const double maxq = grid.maxq();
-  // loss: the plain weight-space error Σ (w − q)² (RTN has no Hessian).
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < cols; ++k) {
-      const size_t gi = static_cast<size_t>((k / g) * rows + r);
-      const double s = q.scales[gi], z = q.zeros[gi];
-      const double c = quantize_code(w[r * cols + k], s, z, maxq);
-      q.codes[r * cols + k] = static_cast<uint8_t>(c);
-      const double e = w[r * cols + k] - s * (c - z);
-      q.loss += e * e;
-    }
+    backend::group_params(ctx, {.spec = spec, .x = wd.device_data<double>() + j * g, .rows = rows,
+                                .len = std::min(g, cols - j * g), .ld = cols,
+                                .scale = scales.device_data<float>() + j * rows,
+                                .zero = zeros.device_data<int32_t>() + j * rows});
+  backend::grid_round(ctx, {.x = wd.device_data<double>(), .rows = rows, .n = cols, .ld = cols,
+                            .scales = scales.device_data<float>(), .zeros = zeros.device_data<int32_t>(),
+                            .ldp = rows, .grp = grp.device_data<int32_t>(), .maxq = grid.maxq(),
+                            .codes = codes.device_data<uint8_t>(), .loss = loss.device_data<double>()});
+  const Tensor hs = ctx.to_host(scales), hz = ctx.to_host(zeros), hc = ctx.to_host(codes), hl = ctx.to_host(loss);
+  q.scales.assign(hs.data<float>(), hs.data<float>() + hs.numel());
+  q.zeros.assign(hz.data<int32_t>(), hz.data<int32_t>() + hz.numel());
+  q.codes.assign(hc.data<uint8_t>(), hc.data<uint8_t>() + hc.numel());
+  // loss: the plain weight-space error Σ (w − q)² (RTN has no Hessian), per row, rows in order.
+  q.loss = std::accumulate(hl.data<double>(), hl.data<double>() + rows, 0.0);
   return q;
 }
 
@@ -47,13 +53,13 @@ class Rtn final : public Method {
   explicit Rtn(const QuantOptions& grid) : Method(grid) {}
   const char* name() const override { return "rtn"; }
   Needs needs() const override { return {}; }
-  QuantizedLinear round(backend::Context&, const Tensor& W, const LayerStats&, const LayerSite& site) const override {
-    return rtn(W, grid_, site.name);
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats&,
+                        const LayerSite& site) const override {
+    return rtn(ctx, W, grid_, site.name);
   }
 };
 
 }  // namespace
-
 extern const MethodInfo rtn_method{
     .name = "rtn",
     .help = "round to nearest (no calibration data)",

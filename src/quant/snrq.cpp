@@ -1,6 +1,8 @@
 // SNRQ, greedy (algorithms.md §4): the shared preparation (target shift,
-// permutation, factor, group parameters) and the successive-rounding decoder
-// that takes the nearest grid level to each conditional target.
+// permutation, factor, group parameters) and the driver that rounds a layer
+// through the decoder ops, on whatever device ctx has: the layer's rows go in
+// chunks whose weights, targets, residual paths and codes live on the
+// device; the host keeps the Hessian's permutation and the result.
 #include "quant/snrq.h"
 
 #include <algorithm>
@@ -39,75 +41,6 @@ const char* mode_name(AlphaMode m) {
   return "?";
 }
 
-// Greedy successive rounding: every code the nearest level to its conditional target.
-void greedy_decode(backend::Context& ctx, const SnrqTile& a) {
-  const int64_t n = a.n, nr = a.nr, bs = a.block_size;
-  std::vector<double> e(static_cast<size_t>(nr * n), 0.0), corr(static_cast<size_t>(nr * bs)),
-      lt(static_cast<size_t>(bs * bs));
-  std::fill(a.score, a.score + nr, 0.0);
-  for (int64_t i2 = n; i2 > 0; i2 -= bs) {
-    const int64_t i1 = std::max<int64_t>(i2 - bs, 0), nb = i2 - i1;
-    block_lt(a.l, n, i1, nb, lt.data());
-    tail_correction(ctx, e.data(), nr, n, a.l, n, i1, i2, corr.data());
-    for (int64_t r = 0; r < nr; ++r) {
-      const double* t = a.t + r * n + i1;
-      double* er = e.data() + r * n + i1;
-      double score = a.score[r];  // one running sum per row, in decoding order, as the beam keeps it
-      for (int64_t j = nb - 1; j >= 0; --j) {
-        const size_t gi = static_cast<size_t>(a.grp[i1 + j] * a.ldp + r);
-        const double s = a.scales[gi], z = a.zeros[gi];
-        const double c = conditional_target(t[j], corr[r * nb + j], er, lt.data() + j * nb, j, nb);
-        const double q = quantize_code(c, s, z, a.maxq);
-        a.codes[r * n + i1 + j] = static_cast<uint8_t>(q);
-        const double v = s * (q - z);
-        er[j] = t[j] - v;
-        score = score + a.d2[i1 + j] * (c - v) * (c - v);
-      }
-      a.score[r] = score;
-    }
-  }
-}
-
-// Coordinate descent after decoding (the reference's optional passes): per
-// row, columns from the last to the first, each code replaced by the nearest
-// level to the minimizer of ½·(t − q)·H_π·(t − q)ᵀ along that coordinate,
-// q_j − g_j / H_jj with g = (q − t)·H_π kept exact as codes change. No step
-// increases the objective; a pass that changes nothing ends the row. Returns
-// each row's ½·(q − t)·g, i.e. its objective, into `loss`.
-void coordinate_descent(backend::Context& ctx, const SnrqTile& a, const double* hp, int passes, double* loss) {
-  const int64_t n = a.n, nr = a.nr;
-  std::vector<double> s(static_cast<size_t>(nr * n)), g(s.size());
-  for (int64_t r = 0; r < nr; ++r)
-    for (int64_t j = 0; j < n; ++j) {
-      const size_t gi = static_cast<size_t>(a.grp[j] * a.ldp + r);
-      s[r * n + j] = a.scales[gi] * (a.codes[r * n + j] - static_cast<double>(a.zeros[gi])) - a.t[r * n + j];
-    }
-  backend::gemm(ctx, false, false, nr, n, n, 1.0, s.data(), n, hp, n, 0.0, g.data(), n);
-  for (int64_t r = 0; r < nr; ++r) {
-    double* sr = s.data() + r * n;
-    double* gr = g.data() + r * n;
-    for (int pass = 0; pass < passes; ++pass) {
-      bool changed = false;
-      for (int64_t j = n - 1; j >= 0; --j) {
-        const size_t gi = static_cast<size_t>(a.grp[j] * a.ldp + r);
-        const double sc = a.scales[gi], z = a.zeros[gi];
-        const double qj = sr[j] + a.t[r * n + j];
-        const double code = quantize_code(qj - gr[j] / hp[j * n + j], sc, z, a.maxq);
-        if (code == a.codes[r * n + j]) continue;
-        const double delta = sc * (code - z) - qj;
-        a.codes[r * n + j] = static_cast<uint8_t>(code);
-        sr[j] += delta;
-        for (int64_t k = 0; k < n; ++k) gr[k] += delta * hp[j * n + k];
-        changed = true;
-      }
-      if (!changed) break;
-    }
-    double total = 0;
-    for (int64_t j = 0; j < n; ++j) total += sr[j] * gr[j];
-    loss[r] = total;
-  }
-}
-
 class Snrq final : public Method {
  public:
   Snrq(const QuantOptions& grid, const SnrqOptions& opt) : Method(grid), opt_(opt) {}
@@ -118,7 +51,7 @@ class Snrq final : public Method {
   }
   QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
                         const LayerSite& site) const override {
-    return snrq_round(ctx, W, stats, site, grid_, opt_, name(), greedy_decode, kRowTile, 0);
+    return snrq_round(ctx, W, stats, site, grid_, opt_, name(), DecodePlan{});
   }
 
  private:
@@ -185,28 +118,103 @@ std::pair<double, std::string> layer_alpha(const SnrqOptions& opt, const LayerSi
   return {opt.alpha, mode_name(opt.mode)};
 }
 
-void block_lt(const double* l, int64_t n, int64_t i1, int64_t nb, double* out) {
-  for (int64_t j = 0; j < nb; ++j) {
-    const double dj = l[(i1 + j) * n + i1 + j];
-    for (int64_t k = 0; k < nb; ++k) out[j * nb + k] = k > j ? l[(i1 + k) * n + i1 + j] / dj : 0.0;
+namespace {
+
+// What every chunk of a layer shares, on the context's device.
+struct SnrqLayer {
+  const double* l;   // [n, n] lower Cholesky factor of H_π
+  const double* hp;  // [n, n] H_π (coordinate descent only)
+  const double* d;   // [n, n] D (the target shift or α's terms only)
+  Tensor grp;        // [n] group of each position
+  Tensor scales;     // [n_groups, rows]
+  Tensor zeros;
+  int64_t rows, n, g;
+  double alpha;
+  bool shift, terms;
+};
+
+// Rounds rows [r0, r0 + nr) (w: the layer's host weights, original order):
+// codes and α's terms into q, each row's score into row_score.
+void round_chunk(backend::Context& ctx, SnrqLayer& L, const std::vector<double>& w, int64_t r0, int64_t nr,
+                 const QuantOptions& grid, const SnrqOptions& opt, const DecodePlan& plan, QuantizedLinear& q,
+                 std::vector<double>& row_score) {
+  const int64_t n = L.n, rows = L.rows, tile = plan.tile_rows, K = plan.beams;
+  const Grid gr{grid.bits, grid.sym, grid.clip, grid.scale_rounding};
+  Tensor wt = ctx.to_device(Tensor::borrow(const_cast<double*>(w.data()) + r0 * n, {nr, n}, DType::F64, nullptr));
+  Tensor wp = ctx.empty({nr, n}, DType::F64);
+  backend::gather_columns(ctx, nr, q.perm, wt.device_data<double>(), n, wp.device_data<double>(), n);
+  Tensor t = ctx.clone(wp), m, x;  // the target; W·D (permuted) and W·D·H_π⁻¹
+  if (L.shift || L.terms) {
+    Tensor md = ctx.empty({nr, n}, DType::F64);
+    backend::gemm_row_tiles(ctx, tile, nr, n, n, 1.0, wt.device_data<double>(), n, L.d, n, 0.0,
+                            md.device_data<double>(), n);
+    m = ctx.empty({nr, n}, DType::F64);
+    backend::gather_columns(ctx, nr, q.perm, md.device_data<double>(), n, m.device_data<double>(), n);
+    x = ctx.clone(m);
+    for (int64_t t0 = 0; t0 < nr; t0 += tile)
+      backend::cholesky_solve(ctx, n, std::min(tile, nr - t0), L.l, n, false, x.device_data<double>() + t0 * n, n);
+    if (L.shift) backend::axpy(ctx, nr * n, L.alpha, x.device_data<double>(), t.device_data<double>());
   }
+  wt = Tensor();
+  auto* scales = L.scales.device_data<float>() + r0;
+  auto* zeros = L.zeros.device_data<int32_t>() + r0;
+  const grid::GridSpec spec = grid_spec(gr);
+  for (int64_t j = 0; j * L.g < n; ++j)
+    backend::group_params(ctx, {.spec = spec, .x = t.device_data<double>() + j * L.g, .rows = nr,
+                                .len = std::min(L.g, n - j * L.g), .ld = n, .scale = scales + j * rows,
+                                .zero = zeros + j * rows});
+
+  // Residual and code paths, beam-major: beam 0 of every row first.
+  Tensor e = ctx.empty({K * nr, n}, DType::F64), path = ctx.empty({K * nr, n}, DType::U8);
+  Tensor score = ctx.empty({K * nr}, DType::F64), live = ctx.empty({nr}, DType::I32);
+  ctx.zero(e.raw(), e.nbytes());  // dead beams' tails enter the tail GEMM: keep them finite
+  ctx.zero(score.raw(), score.nbytes());
+  const int64_t bs = opt.block_size;
+  Tensor corr = ctx.empty({K * nr, std::min(bs, n)}, DType::F64);
+  const int32_t* grp = L.grp.device_data<int32_t>();
+  for (int64_t i2 = n; i2 > 0; i2 -= bs) {
+    const int64_t i1 = std::max<int64_t>(i2 - bs, 0), nb = i2 - i1;
+    if (i2 < n)  // the decoded tail's contribution, per beam, per row tile
+      for (int64_t b = 0; b < K; ++b)
+        backend::gemm_row_tiles(ctx, tile, nr, nb, n - i2, 1.0, e.device_data<double>() + b * nr * n + i2, n,
+                                L.l + i2 * n + i1, n, 0.0, corr.device_data<double>() + b * nr * nb, nb);
+    backend::snrq_block(ctx, {.t = t.device_data<double>(), .rows = nr, .n = n, .i1 = i1, .i2 = i2, .l = L.l,
+                              .corr = i2 < n ? corr.device_data<double>() : nullptr, .scales = scales,
+                              .zeros = zeros, .ldp = rows, .grp = grp, .maxq = gr.maxq(), .greedy = plan.greedy,
+                              .beams = K, .e = e.device_data<double>(), .path = path.device_data<uint8_t>(),
+                              .score = score.device_data<double>(), .live = live.device_data<int32_t>()});
+  }
+  if (opt.cd_passes > 0) {  // beam 0's residuals t − q give g = (q − t)·H_π = −(t − q)·H_π
+    Tensor g = ctx.empty({nr, n}, DType::F64);
+    backend::gemm_row_tiles(ctx, tile, nr, n, n, -1.0, e.device_data<double>(), n, L.hp, n, 0.0,
+                            g.device_data<double>(), n);
+    backend::snrq_descent(ctx, {.t = t.device_data<double>(), .rows = nr, .n = n, .hp = L.hp, .scales = scales,
+                                .zeros = zeros, .ldp = rows, .grp = grp, .maxq = gr.maxq(), .passes = opt.cd_passes,
+                                .codes = path.device_data<uint8_t>(), .s = e.device_data<double>(),
+                                .g = g.device_data<double>(), .loss = score.device_data<double>()});
+  }
+  if (L.terms) {
+    Tensor terms = ctx.empty({nr, 2}, DType::F64);
+    backend::snrq_alpha_terms(ctx, {.codes = path.device_data<uint8_t>(), .scales = scales, .zeros = zeros,
+                                    .ldp = rows, .grp = grp, .w = wp.device_data<double>(),
+                                    .m = m.device_data<double>(), .x = x.device_data<double>(), .rows = nr, .n = n,
+                                    .terms = terms.device_data<double>()});
+    const Tensor h = ctx.to_host(terms);
+    std::copy_n(h.data<double>(), 2 * nr, q.alpha_terms.data() + 2 * r0);
+  }
+  const Tensor codes = ctx.to_host(path.slice_rows(0, nr));
+  const auto* cp = codes.data<uint8_t>();
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + q.perm[i]] = cp[r * n + i];
+  const Tensor s = ctx.to_host(score.slice_rows(0, nr));
+  std::copy_n(s.data<double>(), nr, row_score.data() + r0);
 }
 
-void tail_correction(backend::Context& ctx, const double* e, int64_t rows, int64_t lde, const double* l, int64_t n,
-                     int64_t i1, int64_t i2, double* corr) {
-  const int64_t nb = i2 - i1;
-  if (i2 == n) {
-    std::fill(corr, corr + rows * nb, 0.0);
-    return;
-  }
-  backend::gemm(ctx, false, false, rows, nb, n - i2, 1.0, e + i2, lde, l + i2 * n + i1, n, 0.0, corr, nb);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < nb; ++j) corr[r * nb + j] /= l[(i1 + j) * n + i1 + j];
-}
+}  // namespace
 
 QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerStats& stats, const LayerSite& site,
-                           const QuantOptions& grid, const SnrqOptions& opt, const char* method, const Decoder& decode,
-                           int64_t tile_rows, int parallel) {
+                           const QuantOptions& grid, const SnrqOptions& opt, const char* method,
+                           const DecodePlan& plan) {
   const std::string& layer = site.name;
   MACA_CHECK(stats.h && stats.h->defined(), "layer {}: {} needs the layer's Hessian", layer, method);
   const Needs needs = snrq_needs(opt);
@@ -220,20 +228,16 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
   QuantizedLinear q = new_result(rows, n, grid, method);
   q.act_order = true;  // columns in a permuted order: exported with desc_act and g_idx
   q.perm = ascending_diag_perm(h);
-  const std::vector<int32_t>& perm = q.perm;
   const DampedFactors factors =
-      damped_factors(ctx, h, perm, grid, layer, {.hp_lower = true, .hp = opt.cd_passes > 0});
+      damped_factors(ctx, h, q.perm, grid, layer, {.hp_lower = true, .hp = opt.cd_passes > 0});
   q.damp = factors.damp;
   const auto [alpha, source] = layer_alpha(opt, site);
   q.alpha = alpha;
   q.alpha_source = source;
-  const std::vector<double> d = needs.cross ? load_cross(*stats.d, h, layer) : std::vector<double>();
   const bool shift = needs.cross && (alpha != 0 || opt.mode == AlphaMode::ClosedForm);
   const bool terms = needs.cross && opt.mode != AlphaMode::Sample;  // α* needs the unfolded D
-  // The decoders read the factors as host memory (ctx is a CPU context: SNRQ is not device-resident).
-  const double* l = factors.hp_lower.data<double>();
-  std::vector<double> d2(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) d2[j] = l[j * n + j] * l[j * n + j];
+  std::vector<double> d = needs.cross ? load_cross(*stats.d, h, layer) : std::vector<double>();
+  const Tensor d_dev = needs.cross ? ctx.to_device(Tensor::borrow(d.data(), {n, n}, DType::F64, nullptr)) : Tensor();
 
   const int64_t g = grid.group_size < 0 ? n : grid.group_size;
   const int64_t n_groups = (n + g - 1) / g;
@@ -243,55 +247,32 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
   std::vector<int32_t> grp(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) grp[i] = static_cast<int32_t>(i / g);
   q.g_idx.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) q.g_idx[perm[i]] = grp[i];
+  for (int64_t i = 0; i < n; ++i) q.g_idx[q.perm[i]] = grp[i];
   if (terms) q.alpha_terms.assign(static_cast<size_t>(2 * rows), 0.0);
-  const Grid gr{grid.bits, grid.sym, grid.clip, grid.scale_rounding};
 
-  const int64_t tiles = (rows + tile_rows - 1) / tile_rows;
+  SnrqLayer L{.l = factors.hp_lower.device_data<double>(),
+                    .hp = opt.cd_passes > 0 ? factors.hp.device_data<double>() : nullptr,
+                    .d = needs.cross ? d_dev.device_data<double>() : nullptr,
+                    .grp = ctx.to_device(Tensor::borrow(grp.data(), {n}, DType::I32, nullptr)),
+                    .scales = ctx.empty({n_groups, rows}),
+                    .zeros = ctx.empty({n_groups, rows}, DType::I32),
+                    .rows = rows,
+                    .n = n,
+                    .g = g,
+                    .alpha = alpha,
+                    .shift = shift,
+                    .terms = terms};
+  const bool cpu = ctx.device().is_cpu();
+  const int64_t chunk = cpu ? plan.tile_rows : plan.device_rows > 0 ? plan.device_rows : rows;
+  MACA_ASSERT(chunk % plan.tile_rows == 0 || chunk >= rows, "snrq: chunk of {} rows is not whole tiles of {}", chunk,
+              plan.tile_rows);
   std::vector<double> row_score(static_cast<size_t>(rows), 0.0);
-  for_each_tile(tiles, parallel, [&](int64_t ti) {
-    const int64_t r0 = ti * tile_rows, nr = std::min(tile_rows, rows - r0);
-    std::vector<double> wp(static_cast<size_t>(nr * n));
-    for (int64_t r = 0; r < nr; ++r)
-      for (int64_t i = 0; i < n; ++i) wp[r * n + i] = w[(r0 + r) * n + perm[i]];
-    std::vector<double> t = wp, m, x;  // the target; W·D (permuted) and W·D·H_π⁻¹
-    if (shift || terms) {
-      std::vector<double> md(static_cast<size_t>(nr * n));
-      backend::gemm(ctx, false, false, nr, n, n, 1.0, w.data() + r0 * n, n, d.data(), n, 0.0, md.data(), n);
-      m.resize(md.size());
-      for (int64_t r = 0; r < nr; ++r)
-        for (int64_t i = 0; i < n; ++i) m[r * n + i] = md[r * n + perm[i]];
-      x = m;
-      backend::cholesky_solve(ctx, n, nr, l, n, false, x.data(), n);
-      if (shift)
-        for (size_t i = 0; i < t.size(); ++i) t[i] += alpha * x[i];
-    }
-    for (int64_t j = 0; j < n_groups; ++j)
-      find_params(gr, t.data() + j * g, nr, std::min(g, n - j * g), n, q.scales.data() + j * rows + r0,
-                  q.zeros.data() + j * rows + r0);
-    std::vector<uint8_t> codes(static_cast<size_t>(nr * n));
-    const SnrqTile tile{.t = t.data(), .nr = nr, .n = n, .l = l, .d2 = d2.data(),
-                        .scales = q.scales.data() + r0, .zeros = q.zeros.data() + r0, .ldp = rows,
-                        .grp = grp.data(), .maxq = gr.maxq(), .block_size = opt.block_size, .codes = codes.data(),
-                        .score = row_score.data() + r0};
-    decode(ctx, tile);
-    if (opt.cd_passes > 0)
-      coordinate_descent(ctx, tile, factors.hp.data<double>(), opt.cd_passes, row_score.data() + r0);
-    for (int64_t r = 0; r < nr; ++r)
-      for (int64_t i = 0; i < n; ++i) q.codes[(r0 + r) * n + perm[i]] = codes[r * n + i];
-    if (terms)
-      for (int64_t r = 0; r < nr; ++r) {
-        double num = 0, den = 0;
-        for (int64_t i = 0; i < n; ++i) {
-          const size_t gi = static_cast<size_t>(grp[i] * rows + r0 + r);
-          const double deq = q.scales[gi] * (static_cast<double>(codes[r * n + i]) - q.zeros[gi]);
-          num += (deq - wp[r * n + i]) * m[r * n + i];
-          den += x[r * n + i] * m[r * n + i];
-        }
-        q.alpha_terms[2 * (r0 + r)] = num;
-        q.alpha_terms[2 * (r0 + r) + 1] = den;
-      }
+  for_each_tile((rows + chunk - 1) / chunk, cpu ? plan.parallel : 1, [&](int64_t ci) {
+    round_chunk(ctx, L, w, ci * chunk, std::min(chunk, rows - ci * chunk), grid, opt, plan, q, row_score);
   });
+  const Tensor scales = ctx.to_host(L.scales), zeros = ctx.to_host(L.zeros);
+  std::copy_n(scales.data<float>(), q.scales.size(), q.scales.data());
+  std::copy_n(zeros.data<int32_t>(), q.zeros.size(), q.zeros.data());
   q.loss = 0.5 * std::accumulate(row_score.begin(), row_score.end(), 0.0);  // row order: any tiling, same bits
   return q;
 }

@@ -1,5 +1,5 @@
 // The whole job on a GPU against the CPU oracle (label gpu; skipped when no
-// GPU is visible): `maca quantize` of the tiny llama with gptq, gptaq and snrq
+// GPU is visible): `maca quantize` of the tiny llama with gptq, gptaq, snrq and ksnrq
 // on run.device=cuda and =cpu with f64 statistics must round at least 99.9 %
 // of the weights to the same value and give perplexities within 0.1 %; the
 // model's evaluation and generation on the GPU must match the CPU's.
@@ -70,7 +70,7 @@ class QuantizeGpu : public ::testing::Test {
 };
 
 TEST_F(QuantizeGpu, SameCodesAndPerplexityAsTheCpu) {
-  for (const char* method : {"gptq", "gptaq", "snrq"}) {
+  for (const char* method : {"gptq", "gptaq", "snrq", "ksnrq"}) {
     const fs::path gpu = quantize(method, "cuda"), cpu = quantize(method, "cpu");
     const auto g = io::open_model(gpu / "fake_quant"), c = io::open_model(cpu / "fake_quant");
     int64_t same = 0, total = 0;

@@ -256,12 +256,20 @@ TEST(Snrq, AlphaZeroWithRowGroupsEqualsGptqActOrder) {
 // the tile (a divisor of kRowTile) when it must, refuses a budget below one
 // row naming the key, and the tile size does not change a single bit.
 TEST(Ksnrq, MemoryPlanRespectsTheBudget) {
-  EXPECT_EQ(ksnrq_tile_bytes(32, 8, 4864, 128), 32 * 8 * (9 * 4864 + 8 * 128) + 8 * (9 * 4864 + 18 * 128));
+  EXPECT_EQ(ksnrq_tile_bytes(32, 8, 4864, 128),
+            32 * 8 * (9 * 4864 + 8 * 128) + 8 * (9 * 4864 + 18 * 128 + 40));
+  EXPECT_EQ(ksnrq_device_row_bytes(8, 4864, 128), ksnrq_tile_bytes(1, 8, 4864, 128) + 48 * 4864);
   for (int64_t mb : {1, 4, 64, 2048}) {
     const BeamPlan p = ksnrq_plan(8, 4864, 128, mb, 16, "l");
     EXPECT_LE(p.parallel * p.tile_bytes, mb << 20) << mb;
     EXPECT_EQ(kRowTile % p.tile_rows, 0);
     EXPECT_EQ(p.tile_bytes, ksnrq_tile_bytes(p.tile_rows, 8, 4864, 128));
+    // A GPU chunk: whole tiles, within the budget unless it is a single tile.
+    EXPECT_EQ(p.device_rows % p.tile_rows, 0) << mb;
+    if (p.device_rows > p.tile_rows) {
+      EXPECT_LE(p.device_rows * ksnrq_device_row_bytes(8, 4864, 128), mb << 20) << mb;
+      EXPECT_GT((p.device_rows + p.tile_rows) * ksnrq_device_row_bytes(8, 4864, 128), mb << 20) << mb;
+    }
     if (p.tile_rows < kRowTile) {
       EXPECT_GT(ksnrq_tile_bytes(2 * p.tile_rows, 8, 4864, 128), mb << 20);
     }
