@@ -18,9 +18,8 @@
 #      random tokens) next to those rates; target ≥ 50 % of the bf16 rate
 #   5. GPTQ W4g128 of that model on 128 × 2048 random tokens, per stage, and
 #      one LLaMA-3-70B-shaped block: only when `maca quantize --device cuda`
-#      runs (probed on the tiny fixture model first); this version's quantize
-#      job is CPU-only, so the probe records the refusal and the step is
-#      skipped rather than run for an hour on the CPU.
+#      runs on the tiny fixture model first (the probe), so that a GPU path
+#      that fails at once records why instead of spending the budget.
 # Budget: about 8 minutes on an H100/H200 node with 16 cores.
 # Environment: BUILD (build tree, default build-gpu), SKIP_BUILD=1 (use BUILD
 # as it is), CUDA_ARCH (default 90), LAYERS_8B (default 32; fewer for a dry
@@ -83,7 +82,7 @@ step make_8b 240 "$BUILD/bench/make_synthetic_llama" --out "$MODEL8" --hidden 40
 step forward_8b 180 bash -c "'$BUILD/bench/bench_forward' '$MODEL8' --device cuda --random-tokens --ctx 2048 \
   --windows 8 > '$OUT/forward_8b.txt'"
 
-# 5. Quantize on the GPU, when this version can.
+# 5. Quantize on the GPU, after the probe.
 if step quantize_probe 120 "$MACA" quantize --device cuda --set model.path=tests/fixtures/model/llama \
   --set quant.method=rtn --set eval.fp=false --set eval.quantized=false --run-dir "$WORK/probe"; then
   step quantize_8b 420 "$MACA" quantize -c configs/gptq-w4g128.yaml --device cuda --set model.path="$MODEL8" \

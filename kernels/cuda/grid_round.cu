@@ -4,30 +4,25 @@
 // (kernels/CMakeLists.txt), so codes and losses are the CPU's bit for bit.
 #include <cstdint>
 
-#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/kernel_util.cuh"
 
 namespace maca::kernels::cuda {
 namespace {
 
-constexpr int kRowThreads = 64;
-
-__global__ void grid_round_kernel(backend::GridRound a) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r < a.rows)
-    a.loss[r] =
-        grid::round_row(a.x + r * a.ld, a.n, a.scales + r, a.zeros + r, a.ldp, a.grp, a.maxq, a.codes + r * a.n);
-}
+struct RoundRow {
+  backend::GridRound a;
+  __device__ void operator()(int64_t r) const {
+    a.loss[r] = grid::round_row(a.x + r * a.ld, a.n, a.scales + r, a.zeros + r, a.ldp, a.grp, a.maxq,
+                                a.codes + r * a.n);
+  }
+};
 
 }  // namespace
 
 void grid_round(backend::Context& ctx, const backend::GridRound& a) {
-  if (a.rows == 0) return;
-  const int64_t blocks = (a.rows + kRowThreads - 1) / kRowThreads;
-  MACA_CUDA_REQUIRE(blocks <= INT32_MAX, "grid_round: too many rows for one launch");
-  grid_round_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, cuda_context(ctx).cuda_stream()>>>(a);
-  MACA_CUDA_CHECK_LAUNCH();
+  launch_per_row(cuda_context(ctx).cuda_stream(), a.rows, RoundRow{a});
 }
 
 }  // namespace maca::kernels::cuda

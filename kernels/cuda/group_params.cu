@@ -13,31 +13,25 @@
 // (scale and zero then differ); without clip the results are bit-identical.
 #include <cstdint>
 
-#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/kernel_util.cuh"
 
 namespace maca::kernels::cuda {
 namespace {
 
-// Small blocks: a row's work is long (len values, times the clip grid's
-// steps), and a layer has a few thousand rows, so spread them over the SMs.
-constexpr int kThreads = 64;
-
-__global__ void group_params_kernel(backend::GroupParams a) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= a.rows) return;
-  grid::row_params(a.spec, a.x + r * a.ld, a.len, 1, a.scale + r, a.zero + r);
-}
+// A row's work is long (len values, times the clip grid's steps): one thread each.
+struct ParamsRow {
+  backend::GroupParams a;
+  __device__ void operator()(int64_t r) const {
+    grid::row_params(a.spec, a.x + r * a.ld, a.len, 1, a.scale + r, a.zero + r);
+  }
+};
 
 }  // namespace
 
 void group_params(backend::Context& ctx, const backend::GroupParams& a) {
-  if (a.rows == 0) return;
-  const int64_t blocks = (a.rows + kThreads - 1) / kThreads;
-  MACA_CUDA_REQUIRE(blocks <= INT32_MAX, "group_params: too many rows for one launch");
-  group_params_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, cuda_context(ctx).cuda_stream()>>>(a);
-  MACA_CUDA_CHECK_LAUNCH();
+  launch_per_row(cuda_context(ctx).cuda_stream(), a.rows, ParamsRow{a});
 }
 
 }  // namespace maca::kernels::cuda

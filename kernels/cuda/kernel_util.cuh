@@ -1,11 +1,14 @@
 // Launch helpers of the elementwise and row-wise CUDA kernels: the grid of a
-// 1-D grid-stride loop, and block reductions with a fixed tree (no atomics), so
-// a row's sum is the same bits on every run for a given block size.
+// 1-D grid-stride loop, one thread per row, and block reductions with a fixed
+// tree (no atomics), so a row's sum is the same bits on every run for a given
+// block size.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+
+#include "kernels/cuda/cuda_check.h"
 
 namespace maca::kernels::cuda {
 
@@ -56,6 +59,26 @@ __device__ T block_reduce(T v, Op op, T identity) {
   const T result = partial[0];
   __syncthreads();  // partial may be reused by the next call
   return result;
+}
+
+template <class RowFn>
+__global__ void per_row_kernel(int64_t rows, RowFn fn) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r < rows) fn(r);
+}
+
+// fn(r) for every row r < rows, one thread each, on `stream`: for the ops
+// whose rows are independent and long (group_params, grid_round, the SNRQ
+// decoders). Small blocks (64 threads): a layer has a few thousand rows, so
+// spread them over the SMs. fn is a functor with a __device__ operator()(int64_t).
+template <class RowFn>
+void launch_per_row(cudaStream_t stream, int64_t rows, const RowFn& fn) {
+  constexpr int kRowThreads = 64;
+  if (rows <= 0) return;
+  const int64_t blocks = (rows + kRowThreads - 1) / kRowThreads;
+  MACA_CUDA_REQUIRE(blocks <= INT32_MAX, "too many rows for one launch");
+  per_row_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(rows, fn);
+  MACA_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace maca::kernels::cuda

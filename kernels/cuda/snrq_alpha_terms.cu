@@ -3,28 +3,22 @@
 // Compiled with -fmad=false (kernels/CMakeLists.txt): the CPU's bits.
 #include <cstdint>
 
-#include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/kernel_util.cuh"
 
 namespace maca::kernels::cuda {
 namespace {
 
-constexpr int kRowThreads = 64;
-
-__global__ void alpha_terms_kernel(snrq::AlphaTerms a) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r < a.rows) snrq::alpha_terms_row(a, r);
-}
+struct AlphaTermsRow {
+  snrq::AlphaTerms a;
+  __device__ void operator()(int64_t r) const { snrq::alpha_terms_row(a, r); }
+};
 
 }  // namespace
 
 void snrq_alpha_terms(backend::Context& ctx, const snrq::AlphaTerms& a) {
-  if (a.rows == 0) return;
-  const int64_t blocks = (a.rows + kRowThreads - 1) / kRowThreads;
-  MACA_CUDA_REQUIRE(blocks <= INT32_MAX, "snrq_alpha_terms: too many rows for one launch");
-  alpha_terms_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, cuda_context(ctx).cuda_stream()>>>(a);
-  MACA_CUDA_CHECK_LAUNCH();
+  launch_per_row(cuda_context(ctx).cuda_stream(), a.rows, AlphaTermsRow{a});
 }
 
 }  // namespace maca::kernels::cuda

@@ -7,6 +7,7 @@
 // to save). Compiled with -fmad=false (kernels/CMakeLists.txt), so the codes,
 // residuals and scores are the CPU's bit for bit.
 #include <cstdint>
+#include <memory>
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
@@ -16,23 +17,25 @@
 namespace maca::kernels::cuda {
 namespace {
 
-constexpr int kRowThreads = 64;  // a layer has thousands of rows: spread them over the SMs
-
 __global__ void block_lt_kernel(const double* l, int64_t n, int64_t i1, int64_t nb, double* lt) {
   for (int64_t i = grid_first(); i < nb * nb; i += grid_stride()) lt[i] = snrq::block_lt(l, n, i1, i / nb, i % nb);
 }
 
-__global__ void greedy_kernel(snrq::Block a, const double* lt) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r < a.rows) snrq::greedy_row(a, lt, r);
-}
+struct GreedyRow {
+  snrq::Block a;
+  const double* lt;
+  __device__ void operator()(int64_t r) const { snrq::greedy_row(a, lt, r); }
+};
 
-__global__ void beam_kernel(snrq::Block a, const double* lt, unsigned char* scratch, size_t row_bytes) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= a.rows) return;
-  const int64_t nb = a.i2 - a.i1;
-  snrq::beam_row(a, lt, r, snrq::carve_beam_scratch(scratch + r * row_bytes, a.beams, nb, a.n));
-}
+struct BeamRow {
+  snrq::Block a;
+  const double* lt;
+  unsigned char* scratch;
+  size_t row_bytes;
+  __device__ void operator()(int64_t r) const {
+    snrq::beam_row(a, lt, r, snrq::carve_beam_scratch(scratch + r * row_bytes, a.beams, a.i2 - a.i1, a.n));
+  }
+};
 
 }  // namespace
 
@@ -41,21 +44,16 @@ void snrq_block(backend::Context& ctx, const snrq::Block& a) {
   CudaContext& c = cuda_context(ctx);
   const int64_t nb = a.i2 - a.i1;
   const std::shared_ptr<void> lt = c.scratch(static_cast<size_t>(nb * nb) * sizeof(double));
-  block_lt_kernel<<<elementwise_blocks(nb * nb), kElementwiseThreads, 0, c.cuda_stream()>>>(
-      a.l, a.n, a.i1, nb, static_cast<double*>(lt.get()));
+  auto* ltp = static_cast<double*>(lt.get());
+  block_lt_kernel<<<elementwise_blocks(nb * nb), kElementwiseThreads, 0, c.cuda_stream()>>>(a.l, a.n, a.i1, nb, ltp);
   MACA_CUDA_CHECK_LAUNCH();
-  const int64_t blocks = (a.rows + kRowThreads - 1) / kRowThreads;
-  MACA_CUDA_REQUIRE(blocks <= INT32_MAX, "snrq_block: too many rows for one launch");
   if (a.greedy) {
-    greedy_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, c.cuda_stream()>>>(
-        a, static_cast<const double*>(lt.get()));
-  } else {
-    const size_t row_bytes = snrq::beam_scratch_bytes(a.beams, nb, a.n);
-    const std::shared_ptr<void> scratch = c.scratch(row_bytes * static_cast<size_t>(a.rows));
-    beam_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, c.cuda_stream()>>>(
-        a, static_cast<const double*>(lt.get()), static_cast<unsigned char*>(scratch.get()), row_bytes);
+    launch_per_row(c.cuda_stream(), a.rows, GreedyRow{a, ltp});
+    return;
   }
-  MACA_CUDA_CHECK_LAUNCH();
+  const size_t row_bytes = snrq::beam_scratch_bytes(a.beams, nb, a.n);
+  const std::shared_ptr<void> scratch = c.scratch(row_bytes * static_cast<size_t>(a.rows));
+  launch_per_row(c.cuda_stream(), a.rows, BeamRow{a, ltp, static_cast<unsigned char*>(scratch.get()), row_bytes});
 }
 
 }  // namespace maca::kernels::cuda

@@ -134,22 +134,10 @@ MACA_HD inline bool before(const Candidate& x, const Candidate& y) {
   return x.score < y.score || (x.score == y.score && x.key < y.key);
 }
 
-// Keeps the `cap` first candidates offered (in the order of before()) in a
-// max-heap h[0 .. size): the worst kept one at the root.
-MACA_HD inline void heap_offer(Candidate* h, int64_t& size, int64_t cap, Candidate c) {
-  int64_t i;
-  if (size < cap) {
-    i = size++;
-    while (i > 0 && before(h[(i - 1) / 2], c)) {
-      h[i] = h[(i - 1) / 2];
-      i = (i - 1) / 2;
-    }
-    h[i] = c;
-    return;
-  }
-  if (!before(c, h[0])) return;
-  i = 0;
-  for (;;) {  // sift the new root down
+// Puts c at position i of the max-heap h[0 .. size) whose subtrees below i
+// are heaps, moving larger children up.
+MACA_HD inline void sift_down(Candidate* h, int64_t size, int64_t i, Candidate c) {
+  for (;;) {
     const int64_t left = 2 * i + 1, right = left + 1;
     int64_t big = i;
     Candidate v = c;
@@ -165,26 +153,26 @@ MACA_HD inline void heap_offer(Candidate* h, int64_t& size, int64_t cap, Candida
   h[i] = c;
 }
 
+// Keeps the `cap` first candidates offered (in the order of before()) in a
+// max-heap h[0 .. size): the worst kept one at the root.
+MACA_HD inline void heap_offer(Candidate* h, int64_t& size, int64_t cap, Candidate c) {
+  if (size < cap) {
+    int64_t i = size++;
+    while (i > 0 && before(h[(i - 1) / 2], c)) {
+      h[i] = h[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    h[i] = c;
+  } else if (before(c, h[0])) {
+    sift_down(h, size, 0, c);
+  }
+}
+
 // Sorts the heap h[0 .. size) into ascending order (best first).
 MACA_HD inline void heap_sort(Candidate* h, int64_t size) {
   for (int64_t end = size - 1; end > 0; --end) {
     const Candidate top = h[0];
-    const Candidate last = h[end];
-    int64_t i = 0;
-    for (;;) {
-      const int64_t left = 2 * i + 1, right = left + 1;
-      int64_t big = i;
-      Candidate v = last;
-      if (left < end && before(v, h[left])) {
-        big = left;
-        v = h[left];
-      }
-      if (right < end && before(v, h[right])) big = right;
-      if (big == i) break;
-      h[i] = h[big];
-      i = big;
-    }
-    h[i] = last;
+    sift_down(h, end, 0, h[end]);
     h[end] = top;
   }
 }
