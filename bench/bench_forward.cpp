@@ -8,7 +8,8 @@
 //   --random-tokens: uniform random ids (seed 0) instead of tokenized text,
 //   for models without a tokenizer (bench/make_synthetic_llama).
 // Output: the command line, the machine (CPU model, cores, BLAS threads),
-// GEMM GFLOP/s for the model's own shapes and a square one, forward tokens/s
+// GEMM GFLOP/s for the model's own shapes and a square one (on the CPU over
+// all OpenMP threads, as the forward runs), forward tokens/s
 // and GFLOP/s (useful FLOPs: linears, causal attention, lm_head), and the ratio.
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <omp.h>
 
 #include "backend/op_table.h"
 #include "backend/ops.h"
@@ -40,6 +43,11 @@ using namespace maca;
 namespace {
 
 // Best of `reps` runs of C[m,n] = A[m,k]·B[n,k]ᵀ on ctx's device, in GFLOP/s.
+// The sgemm rate C = A·Bᵀ reaches on ctx's device, best of `reps` after a
+// warm-up. On a GPU one call; on the CPU the rows of A split into one chunk
+// per OpenMP thread, each a single-threaded BLAS call in parallel — the way
+// the forward uses the cores (the BLAS itself runs on one thread, see
+// kernels/cpu/threads.cpp), so the rate is the machine's, not one core's.
 double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int reps = 5) {
   Tensor a = Tensor::empty({m, k}), b = Tensor::empty({n, k});
   std::mt19937 rng(0);
@@ -48,12 +56,20 @@ double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int r
     for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = u(rng);
   const Tensor da = ctx.to_device(a), db = ctx.to_device(b);
   Tensor c = ctx.empty({m, n});
+  const auto* ap = static_cast<const float*>(da.raw());
+  const auto* bp = static_cast<const float*>(db.raw());
+  auto* cp = static_cast<float*>(c.raw());
+  const int chunks = ctx.device().is_cpu() ? std::max(1, omp_get_max_threads()) : 1;
+  const int64_t rows = (m + chunks - 1) / chunks;
   double best = 0;
   for (int r = 0; r <= reps; ++r) {  // run 0 warms up (cuBLAS heuristics, page faults)
     ctx.synchronize();
     Timer t;
-    backend::gemm(ctx, false, true, m, n, k, 1.0f, static_cast<const float*>(da.raw()), k,
-                  static_cast<const float*>(db.raw()), k, 0.0f, static_cast<float*>(c.raw()), n);
+#pragma omp parallel for num_threads(chunks) if (chunks > 1)
+    for (int i = 0; i < chunks; ++i) {
+      const int64_t r0 = i * rows, nr = std::min(rows, m - r0);
+      if (nr > 0) backend::gemm(ctx, false, true, nr, n, k, 1.0f, ap + r0 * k, k, bp, k, 0.0f, cp + r0 * n, n);
+    }
     ctx.synchronize();
     if (r > 0) best = std::max(best, 2.0 * m * n * k / t.seconds() / 1e9);
   }

@@ -5,7 +5,7 @@ namespace maca::cli {
 
 Command quantize_command() {
   return {.name = "quantize",
-          .summary = "quantize a model's weights (RTN, GPTQ, GPTAQ; MaCa multi-scale calibration)",
+          .summary = "quantize a model's weights (RTN, GPTQ, GPTAQ, SNRQ, K-SNRQ; MaCa multi-scale calibration)",
           .description =
               "Calibrates on a text corpus, rounds every linear layer of every block (one block resident at a\n"
               "time), writes a GPTQ checkpoint (run.dir/gptq), a fake-quant model (run.dir/fake_quant) and\n"

@@ -114,6 +114,9 @@ TEST_F(CpuOps, AttentionMatchesNaive) {
   const std::vector<AttentionCase> cases = {
       {{7, 13}, 4, 2, 16, 0},    {{7, 13}, 4, 2, 16, 4}, {{300, 1, 45}, 3, 1, 8, 0},
       {{300, 130}, 6, 2, 8, 50}, {{260}, 2, 2, 4, 1},    {{5}, 4, 4, 16, 100},
+      // Long sequences (several query tiles, more keys than a tile's rows),
+      // with and without a window longer than a tile.
+      {{700, 33}, 4, 2, 8, 0},   {{700}, 4, 2, 8, 300},  {{1030}, 3, 1, 8, 257},
   };
   for (const auto& c : cases) {
     const int64_t tokens = std::accumulate(c.lens.begin(), c.lens.end(), int64_t{0});
@@ -149,6 +152,31 @@ TEST_F(CpuOps, AttentionCachedMatchesPackedAtTheSamePositions) {
     double err = 0;
     for (int64_t i = 0; i < out.numel(); ++i)
       err = std::max(err, static_cast<double>(std::abs(out.data<float>()[i] - packed.data<float>()[10 * hq * d + i])));
+    EXPECT_LT(err, 1e-6) << "window " << window;
+  }
+}
+
+// Queries deep in a long sequence (hundreds of visible keys, inside a packed
+// query tile) see the same result from the cache as in the packed sequence.
+TEST_F(CpuOps, AttentionCachedMatchesPackedInALongSequence) {
+  const int64_t n = 700, hq = 4, hkv = 2, d = 8, q0 = 520, nq = 4;
+  const Tensor q = random_tensor({n, hq, d}, 25), k = random_tensor({n, hkv, d}, 26), v = random_tensor({n, hkv, d}, 27);
+  const float scale = 0.35f;
+  for (const int64_t window : {int64_t{0}, int64_t{300}}) {
+    Tensor packed = Tensor::empty({n, hq, d});
+    const std::vector<int64_t> lens = {n};
+    attention(*ctx_, q, k, v, lens, scale, window, packed);
+    const int64_t first = window > 0 ? q0 - window + 1 : 0, held = q0 + nq - first;
+    Tensor kc = Tensor::zeros({1, 1024, hkv, d}), vc = Tensor::zeros({1, 1024, hkv, d});
+    std::copy_n(k.data<float>() + first * hkv * d, held * hkv * d, kc.data<float>());
+    std::copy_n(v.data<float>() + first * hkv * d, held * hkv * d, vc.data<float>());
+    const Tensor qs = q.slice_rows(q0, q0 + nq).clone();
+    Tensor out = Tensor::empty({nq, hq, d});
+    const std::vector<CachedSeq> seqs = {{.slot = 0, .q_len = nq, .k_len = held, .k_pos = first}};
+    attention_cached(*ctx_, qs, kc, vc, seqs, scale, window, out);
+    double err = 0;
+    for (int64_t i = 0; i < out.numel(); ++i)
+      err = std::max(err, static_cast<double>(std::abs(out.data<float>()[i] - packed.data<float>()[q0 * hq * d + i])));
     EXPECT_LT(err, 1e-6) << "window " << window;
   }
 }
