@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # maca next to a peer, in one run (issue 13, item 5): llm-compressor's
 # GPTQModifier and `maca quantize` quantize SmolLM2-135M on the CPU with the
-# same settings (W4, group 64, symmetric, no act-order, damp 0.01) on the same
+# same settings (W4, group 64, symmetric, no act-order, damp 0.01, block 128,
+# group scales from the original weights before the loop: llm-compressor's
+# observer fixes them up front, maca's quant.gptq.static_groups) on the same
 # calibration token ids (16 × 2048 windows of the C4 sample, written once as
 # a maca calibration set by bench/peer/peer.py) and the same weights (the GGUF
 # dequantized by transformers into a Hugging Face directory, which both load,
@@ -43,7 +45,7 @@ GGUF=${MACA_MODEL_DIR:-$HOME/.cache/maca/models}/SmolLM2-135M-Instruct.Q4_1.gguf
   echo "command: $0 $*"
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
-  echo "maca: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); llm-compressor: $("$PY" -c 'import llmcompressor; print(llmcompressor.__version__)' 2>/dev/null), torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
+  echo "maca: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); llm-compressor: $("$PY" -c 'import llmcompressor; print(llmcompressor.__version__)' 2>/dev/null | tail -1), torch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null | tail -1)"
 } | tee "$OUT/machine.txt"
 
 timed() {  # timed NAME CMD...: whole-process wall and peak RSS into OUT/NAME.time
@@ -58,7 +60,8 @@ timed() {  # timed NAME CMD...: whole-process wall and peak RSS into OUT/NAME.ti
 
 rm -rf "$OUT/maca"
 timed maca "$MACA" quantize --model "$OUT/hf-fp32" --method gptq --bits 4 --group-size 64 \
-  --set quant.sym=true --set quant.damp=0.01 --set quant.gptq.act_order=false --set quant.gptq.block_size=128 \
+  --set quant.sym=true --set quant.damp=0.01 --set quant.gptq.act_order=false --set quant.gptq.static_groups=true \
+  --set quant.gptq.block_size=128 \
   --set calib.data="$OUT/calib-set.json" --set run.threads="$THREADS" \
   --set eval.fp=false --set eval.quantized=false --set export.gptq=false --run-dir "$OUT/maca"
 timed llmc "$PY" bench/peer/peer.py quantize "$OUT" --bits 4 --group 64 --sym --damp 0.01 --threads "$THREADS"
