@@ -47,7 +47,7 @@ void Accumulator::add(const Tensor& x, std::span<const int64_t> unit_rows, std::
   const DType t = f64 ? DType::F64 : DType::F32;
   Tensor xq = ctx_->empty({max_rows, n_}, t), dx = x_fp ? ctx_->empty({max_rows, n_}, t) : Tensor();
   const auto* xs = x.device_data<float>();
-  const auto* fs = x_fp ? static_cast<const float*>(x_fp->raw()) : nullptr;
+  const auto* fs = x_fp ? x_fp->device_data<float>() : nullptr;
   auto* words = words_.device_data<int64_t>();
   int64_t r0 = 0;
   for (size_t u = 0; u < unit_rows.size(); ++u) {

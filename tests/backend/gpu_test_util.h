@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/context.h"
+#include "backend/ops.h"
 
 namespace maca::backend::gpu_test {
 
@@ -74,6 +75,32 @@ inline std::vector<double> spd_matrix(int64_t n, int64_t lda, uint32_t seed) {
       a[i * lda + j] = a[j * lda + i] = s / static_cast<double>(n) + (i == j ? 1.0 : 0.0);
     }
   return a;
+}
+
+// One Cholesky solve of m right-hand sides on both backends: the factor
+// (lower, or upper) of spd_matrix(n, ldf, seed), b0 Gaussian with seed + 1
+// ([m, ldb], padding included). The GPU's factor stays on the device for
+// further calls; factored is false when the CPU's Cholesky failed.
+struct SolveCase {
+  bool factored = false;
+  std::vector<double> b0, b_cpu, b_gpu;
+  Tensor factor_gpu;
+};
+
+inline SolveCase cholesky_solve_both(Contexts& c, int64_t n, int64_t m, int64_t ldf, int64_t ldb, uint32_t seed,
+                                     bool upper) {
+  SolveCase s;
+  auto factor = spd_matrix(n, ldf, seed);
+  s.b0 = random_vector<double>(static_cast<size_t>(m * ldb), seed + 1);
+  s.factored = cholesky(*c.cpu, n, factor.data(), ldf, upper);
+  if (!s.factored) return s;
+  s.b_cpu = s.b0;
+  cholesky_solve(*c.cpu, n, m, factor.data(), ldf, upper, s.b_cpu.data(), ldb);
+  s.factor_gpu = upload(*c.gpu, factor);
+  Tensor bd = upload(*c.gpu, s.b0);
+  cholesky_solve(*c.gpu, n, m, ptr<double>(s.factor_gpu), ldf, upper, ptr<double>(bd), ldb);
+  s.b_gpu = download<double>(*c.gpu, bd);
+  return s;
 }
 
 }  // namespace maca::backend::gpu_test

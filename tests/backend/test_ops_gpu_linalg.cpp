@@ -228,16 +228,12 @@ TEST(GpuLinalg, CholeskySolveBothFactors) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
   Contexts c;
   const int64_t n = 200, m = 37, ldf = n + 1, ldb = n + 4;
-  const auto a = spd_matrix(n, ldf, 70);
-  const auto b0 = random_vector<double>(static_cast<size_t>(m * ldb), 71);
   for (const bool upper : {false, true}) {
-    auto factor = a;
-    ASSERT_TRUE(cholesky(*c.cpu, n, factor.data(), ldf, upper));
-    auto b_cpu = b0;
-    cholesky_solve(*c.cpu, n, m, factor.data(), ldf, upper, b_cpu.data(), ldb);
-    Tensor fd = upload(*c.gpu, factor), bd = upload(*c.gpu, b0);
-    cholesky_solve(*c.gpu, n, m, ptr<double>(fd), ldf, upper, ptr<double>(bd), ldb);
-    const auto b_gpu = download<double>(*c.gpu, bd);
+    const SolveCase s = cholesky_solve_both(c, n, m, ldf, ldb, 70, upper);
+    ASSERT_TRUE(s.factored);
+    const std::vector<double>& b0 = s.b0;
+    const std::vector<double>& b_cpu = s.b_cpu;
+    const std::vector<double>& b_gpu = s.b_gpu;
     int64_t bad = 0;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < ldb; ++j) {

@@ -255,16 +255,13 @@ TEST(GpuRounding, CholeskySolveTilesMatchCpuAndStandAlone) {
   Contexts c;
   // m = 70: tiles of rows 0..31, 32..63 and a partial 64..69.
   const int64_t n = 200, m = 70, ldf = n + 1, ldb = n + 4;
-  const auto a = spd_matrix(n, ldf, 40);
-  const auto b0 = random_vector<double>(static_cast<size_t>(m * ldb), 41);
   for (const bool upper : {false, true}) {
-    auto factor = a;
-    ASSERT_TRUE(cholesky(*c.cpu, n, factor.data(), ldf, upper));
-    auto b_cpu = b0;
-    cholesky_solve(*c.cpu, n, m, factor.data(), ldf, upper, b_cpu.data(), ldb);
-    Tensor fd = upload(*c.gpu, factor), bd = upload(*c.gpu, b0);
-    cholesky_solve(*c.gpu, n, m, ptr<double>(fd), ldf, upper, ptr<double>(bd), ldb);
-    const auto b_gpu = download<double>(*c.gpu, bd);
+    SolveCase s = cholesky_solve_both(c, n, m, ldf, ldb, 40, upper);
+    ASSERT_TRUE(s.factored);
+    const std::vector<double>& b0 = s.b0;
+    const std::vector<double>& b_cpu = s.b_cpu;
+    const std::vector<double>& b_gpu = s.b_gpu;
+    Tensor& fd = s.factor_gpu;
     int64_t bad = 0;
     for (int64_t i = 0; i < m; ++i) {
       double row_max = 0.0;
