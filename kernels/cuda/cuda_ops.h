@@ -28,7 +28,7 @@ void gram_update(backend::Context& ctx, int64_t n, int64_t k, float alpha, const
 void gram_update(backend::Context& ctx, int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta,
                  double* c, int64_t ldc);
 bool cholesky(backend::Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
-void triangular_inverse(backend::Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
+void triangular_inverse(backend::Context& ctx, int64_t n, double* l, int64_t ldl, bool reversed);
 void cholesky_solve(backend::Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper,
                     double* b, int64_t ldb);
 void gemm_row_tiles(backend::Context& ctx, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha,

@@ -28,7 +28,7 @@ struct OpTable {
   void (*gram_update_f64)(Context&, int64_t n, int64_t k, double alpha, const double* x, int64_t ldx, double beta,
                           double* c, int64_t ldc) = nullptr;
   bool (*cholesky)(Context&, int64_t n, double* a, int64_t lda, bool upper) = nullptr;
-  void (*triangular_inverse)(Context&, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) = nullptr;
+  void (*triangular_inverse)(Context&, int64_t n, double* l, int64_t ldl, bool reversed) = nullptr;
   void (*cholesky_solve)(Context&, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,
                          int64_t ldb) = nullptr;
   void (*gemm_row_tiles)(Context&, int64_t tile, int64_t m, int64_t n, int64_t k, double alpha, const double* a,

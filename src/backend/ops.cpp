@@ -58,8 +58,8 @@ bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper) {
   return need(ctx, &OpTable::cholesky, "cholesky")(ctx, n, a, lda, upper);
 }
 
-void triangular_inverse(Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo) {
-  need(ctx, &OpTable::triangular_inverse, "triangular_inverse")(ctx, n, l, ldl, out, ldo);
+void triangular_inverse(Context& ctx, int64_t n, double* l, int64_t ldl, bool reversed) {
+  need(ctx, &OpTable::triangular_inverse, "triangular_inverse")(ctx, n, l, ldl, reversed);
 }
 
 void cholesky_solve(Context& ctx, int64_t n, int64_t m, const double* factor, int64_t ldf, bool upper, double* b,

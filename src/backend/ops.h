@@ -50,10 +50,12 @@ void gram_update(Context& ctx, int64_t n, int64_t k, double alpha, const double*
 // (upper = true: U in the upper triangle); the other triangle is set to 0.
 // Returns false, leaving a overwritten, when a is not positive definite.
 bool cholesky(Context& ctx, int64_t n, double* a, int64_t lda, bool upper);
-// out [n, n] = L⁻¹ for a row-major lower-triangular l [n, n] (e.g. a factor
-// from cholesky(…, false)); out is lower triangular. Parallel over fixed
-// column blocks: the same bits for any thread count.
-void triangular_inverse(Context& ctx, int64_t n, const double* l, int64_t ldl, double* out, int64_t ldo);
+// l [n, n] ← L⁻¹ in place for a row-major lower-triangular L (e.g. a factor
+// from cholesky(…, false)); the result is lower triangular, or with
+// `reversed` rotated by 180° (X[i][j] = L⁻¹[n−1−i][n−1−j], upper
+// triangular). Parallel over fixed column blocks: the same bits for any
+// thread count. On the CPU no n × n copy is made.
+void triangular_inverse(Context& ctx, int64_t n, double* l, int64_t ldl, bool reversed);
 // b [m, n] ← b · A⁻¹ where `factor` holds A's factor from cholesky(…, upper),
 // solved in tiles of 32 rows of b counted from row 0 (a row's bits depend only
 // on its tile, as in gemm_row_tiles).

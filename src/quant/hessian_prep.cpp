@@ -56,19 +56,12 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
   // The upper factor U of A⁻¹ (A = Pᵀ·H_λ·P, A⁻¹ = UᵀU) in one factorization:
   // with J the order reversal and J·A·J = L·Lᵀ, A⁻¹ = (J·L⁻¹·J)ᵀ(J·L⁻¹·J) and
   // J·L⁻¹·J is upper triangular with a positive diagonal, so it is U (the
-  // factor is unique). Half the flops of potrf + potri + potrf, and the
-  // inverse runs in parallel.
-  Tensor a = damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; });
-  if (!backend::cholesky(ctx, n, a.device_data<double>(), n, false)) return false;
-  Tensor linv = ctx.empty({n, n}, DType::F64);
-  backend::triangular_inverse(ctx, n, a.device_data<double>(), n, linv.device_data<double>(), n);
-  a = Tensor();
-  // hinv_u[i][j] = linv[n − 1 − i][n − 1 − j]: rows read last to first.
-  std::vector<int32_t> reversed(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) reversed[static_cast<size_t>(j)] = static_cast<int32_t>(n - 1 - j);
-  out.hinv_u = ctx.empty({n, n}, DType::F64);
-  backend::gather_columns(ctx, n, reversed, linv.device_data<double>() + (n - 1) * n, -n,
-                          out.hinv_u.device_data<double>(), n);
+  // factor is unique). Half the flops of potrf + potri + potrf, the inverse
+  // runs in parallel, and all of it in the one n × n buffer.
+  out.hinv_u = Tensor();  // a retry's old buffer goes before the new one comes
+  out.hinv_u = damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; });
+  if (!backend::cholesky(ctx, n, out.hinv_u.device_data<double>(), n, false)) return false;
+  backend::triangular_inverse(ctx, n, out.hinv_u.device_data<double>(), n, true);
   return true;
 }
 

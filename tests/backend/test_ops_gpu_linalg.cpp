@@ -201,27 +201,32 @@ TEST(GpuLinalg, CholeskyBothFactorsAndNotPositiveDefinite) {
 TEST(GpuLinalg, TriangularInverse) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
   Contexts c;
-  const int64_t n = 300, ldl = n + 1, ldo = n + 2;
+  const int64_t n = 301, ldl = n + 1;
   auto l = spd_matrix(n, ldl, 60);
   ASSERT_TRUE(cholesky(*c.cpu, n, l.data(), ldl, false));
-  std::vector<double> out_cpu(static_cast<size_t>(n * ldo), kNaN);
-  triangular_inverse(*c.cpu, n, l.data(), ldl, out_cpu.data(), ldo);
-  Tensor ld = upload(*c.gpu, l), od = upload(*c.gpu, std::vector<double>(static_cast<size_t>(n * ldo), kNaN));
-  triangular_inverse(*c.gpu, n, ptr<double>(ld), ldl, ptr<double>(od), ldo);
-  const auto out = download<double>(*c.gpu, od);
-  int64_t bad = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      const double got = out[i * ldo + j];
-      if (j > i) {
-        if (got != 0.0 && bad++ < 5) ADD_FAILURE() << "above the diagonal " << i << "," << j << ": " << got;
-      } else if (!(std::abs(got - out_cpu[i * ldo + j]) <= 1e-12) && bad++ < 5) {
-        // |L⁻¹| entries ≤ 1 (a's eigenvalues ≥ 1), κ(L) ≲ 2.3: fp64 triangular
-        // solves differ by ~n·u·κ ≈ 8e-14 at worst.
-        ADD_FAILURE() << "L^-1[" << i << "," << j << "] diff " << std::abs(got - out_cpu[i * ldo + j]);
+  for (const bool reversed : {false, true}) {
+    std::vector<double> out_cpu = l;
+    triangular_inverse(*c.cpu, n, out_cpu.data(), ldl, reversed);
+    Tensor ld = upload(*c.gpu, l);
+    triangular_inverse(*c.gpu, n, ptr<double>(ld), ldl, reversed);
+    const auto out = download<double>(*c.gpu, ld);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < ldl; ++j) {
+        const double got = out[i * ldl + j];
+        if (j >= n) {
+          if (!same_bits(got, l[i * ldl + j]) && bad++ < 5) ADD_FAILURE() << "padding " << i << "," << j << " changed";
+        } else if (reversed ? j < i : j > i) {
+          if (got != 0.0 && bad++ < 5) ADD_FAILURE() << "other triangle " << i << "," << j << ": " << got;
+        } else if (!(std::abs(got - out_cpu[i * ldl + j]) <= 1e-12) && bad++ < 5) {
+          // |L⁻¹| entries ≤ 1 (a's eigenvalues ≥ 1), κ(L) ≲ 2.3: fp64 triangular
+          // solves differ by ~n·u·κ ≈ 8e-14 at worst.
+          ADD_FAILURE() << "reversed " << reversed << " L^-1[" << i << "," << j << "] diff "
+                        << std::abs(got - out_cpu[i * ldl + j]);
+        }
       }
-    }
-  EXPECT_EQ(bad, 0);
+    EXPECT_EQ(bad, 0) << "reversed " << reversed;
+  }
 }
 
 TEST(GpuLinalg, CholeskySolveBothFactors) {
@@ -270,8 +275,8 @@ TEST(GpuLinalg, GptqColumnsMatchesCpu) {
     h[i * ncols + i] += 0.01;
   }
   ASSERT_TRUE(cholesky(cpu, ncols, h.data(), ncols, false));
-  std::vector<double> linv(static_cast<size_t>(ncols * ncols));
-  triangular_inverse(cpu, ncols, h.data(), ncols, linv.data(), ncols);
+  std::vector<double> linv = h;
+  triangular_inverse(cpu, ncols, linv.data(), ncols, false);
   std::vector<double> hinv(static_cast<size_t>(ncols * ldh), 0.0);
   gemm(cpu, true, false, ncols, ncols, ncols, 1.0, linv.data(), ncols, linv.data(), ncols, 0.0, hinv.data(), ldh);
   ASSERT_TRUE(cholesky(cpu, ncols, hinv.data(), ldh, true));

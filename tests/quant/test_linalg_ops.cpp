@@ -2,6 +2,7 @@
 // double gemm, cholesky, triangular_inverse, cholesky_solve, gptq_columns),
 // CPU against direct loops.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -98,8 +99,8 @@ TEST_F(LinalgOps, CholeskyFactorsInverseAndSolve) {
         EXPECT_NEAR(s, b[r * n + j], 1e-10);
       }
     if (!upper) {  // L⁻¹ of the lower factor: lower triangular, L·L⁻¹ = I
-      std::vector<double> inv(f.size(), -1.0);
-      triangular_inverse(*ctx_, n, f.data(), n, inv.data(), n);
+      std::vector<double> inv = f;
+      triangular_inverse(*ctx_, n, inv.data(), n, false);
       for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < n; ++j) {
           if (j > i) {
@@ -113,27 +114,44 @@ TEST_F(LinalgOps, CholeskyFactorsInverseAndSolve) {
   }
 }
 
-// Several column blocks (the kernel solves 64 columns at a time).
+// Several column blocks (the kernel solves 64 columns at a time, in waves of
+// one block per thread, in place): L·L⁻¹ = I, exact zeros above the diagonal,
+// the padding past n untouched, the same bits for 1 and 3 threads, and the
+// reversed form the exact 180° rotation.
 TEST_F(LinalgOps, TriangularInverseAcrossBlocks) {
-  const int64_t n = 150;
-  std::vector<double> l = random_vec(static_cast<size_t>(n * n), 8);
+  const int64_t n = 150, ld = n + 3;
+  std::vector<double> l = random_vec(static_cast<size_t>(n * ld), 8);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      if (j > i) l[i * n + j] = 0;
-      if (j == i) l[i * n + j] = 4 + std::abs(l[i * n + j]);
+      if (j > i) l[i * ld + j] = 0;
+      if (j == i) l[i * ld + j] = 4 + std::abs(l[i * ld + j]);
     }
-  std::vector<double> inv(l.size(), -1.0);
-  triangular_inverse(*ctx_, n, l.data(), n, inv.data(), n);
+  const int threads_before = omp_get_max_threads();
+  auto inverse = [&](int threads, bool reversed) {
+    const auto ctx = Context::create(Device::cpu(), threads);
+    std::vector<double> x = l;
+    triangular_inverse(*ctx, n, x.data(), ld, reversed);
+    return x;
+  };
+  const std::vector<double> inv = inverse(1, false), inv3 = inverse(3, false), rev = inverse(3, true);
+  Context::create(Device::cpu(), threads_before);
+  EXPECT_EQ(inv, inv3);
   double worst = 0;
-  for (int64_t i = 0; i < n; ++i)
+  for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double s = 0;
-      for (int64_t k = 0; k < n; ++k) s += l[i * n + k] * inv[k * n + j];
+      for (int64_t k = 0; k < n; ++k) s += l[i * ld + k] * inv[k * ld + j];
       worst = std::max(worst, std::abs(s - (i == j ? 1.0 : 0.0)));
       if (j > i) {
-        ASSERT_EQ(inv[i * n + j], 0.0);
+        ASSERT_EQ(inv[i * ld + j], 0.0);
       }
+      ASSERT_EQ(rev[i * ld + j], inv[(n - 1 - i) * ld + (n - 1 - j)]) << i << "," << j;
     }
+    for (int64_t j = n; j < ld; ++j) {
+      ASSERT_EQ(inv[i * ld + j], l[i * ld + j]) << "padding " << i << "," << j;
+      ASSERT_EQ(rev[i * ld + j], l[i * ld + j]) << "padding " << i << "," << j;
+    }
+  }
   EXPECT_LT(worst, 1e-12);
 }
 
