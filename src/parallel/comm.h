@@ -1,7 +1,8 @@
 // Collectives between the ranks of one job (design.md, "Distribution").
 //
 // The pipeline talks to the other ranks only through this interface: sums of
-// Hessian statistics (an exact integer all-reduce), the rounded row slices of a layer
+// Hessian statistics (an exact integer all-reduce, or a reduce to the rank
+// that owns a layer), the rounded row slices of a layer
 // (all-gather), small decisions made on rank 0 (broadcast) and a stop flag
 // (all-reduce max). Implementations: a serial one (one process, every call is
 // a copy or a no-op) and MPI (host buffers). Collectives on buffers that live
@@ -23,12 +24,16 @@ namespace maca::parallel {
 struct CommStats {
   int64_t allreduce_bytes = 0;
   double allreduce_s = 0;
+  int64_t reduce_bytes = 0;  // bytes this rank sent or received in reduce_sum
+  double reduce_s = 0;
   int64_t allgather_bytes = 0;  // bytes this rank received
   double allgather_s = 0;
 
   CommStats& operator+=(const CommStats& o) {
     allreduce_bytes += o.allreduce_bytes;
     allreduce_s += o.allreduce_s;
+    reduce_bytes += o.reduce_bytes;
+    reduce_s += o.reduce_s;
     allgather_bytes += o.allgather_bytes;
     allgather_s += o.allgather_s;
     return *this;
@@ -51,6 +56,10 @@ class Comm {
   // (a float sum would differ with the rank count). Statistics travel as
   // fixed-point words (kernels/shared/fixed_point.h).
   virtual void allreduce_sum(std::span<int64_t> data) = 0;
+  // The same sum, into rank `root`'s `data` only (the other ranks' data is
+  // left as it was): root gets the bits allreduce_sum would give it, at about
+  // half the traffic, and no other rank needs room for the result.
+  virtual void reduce_sum(std::span<int64_t> data, int root) = 0;
   virtual int64_t allreduce_max(int64_t value) = 0;
   // Every rank's bytes, indexed by rank.
   virtual std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) = 0;

@@ -29,6 +29,18 @@ class StagedComm final : public DeviceComm {
     upload(ctx, h, data);
   }
 
+  void reduce_sum(backend::Context& ctx, int64_t* data, size_t n, int root) override {
+    if (n == 0) return;
+    if (ctx.device().is_cpu()) {
+      host_.reduce_sum(std::span<int64_t>(data, n), root);
+      return;
+    }
+    if (size() == 1) return;
+    Tensor h = ctx.to_host(device_view(ctx, data, n * sizeof(int64_t)));
+    host_.reduce_sum(std::span<int64_t>(static_cast<int64_t*>(h.raw()), n), root);
+    if (rank() == root) upload(ctx, h, data);
+  }
+
   void allgather(backend::Context& ctx, const void* mine, size_t bytes_per_rank, void* out) override {
     if (bytes_per_rank == 0) return;
     if (size() == 1) {  // one slice: no trip through the host

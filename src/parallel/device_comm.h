@@ -61,6 +61,9 @@ class DeviceComm {
   // travel as fixed-point words, fixed_point.h). `n` is the same on
   // every rank; n = 0 is a no-op.
   virtual void allreduce_sum(backend::Context& ctx, int64_t* data, size_t n) = 0;
+  // The same sum into rank `root`'s `data` only (Comm::reduce_sum); the other
+  // ranks' data is left as it was.
+  virtual void reduce_sum(backend::Context& ctx, int64_t* data, size_t n, int root) = 0;
 
   // Every rank's `bytes_per_rank` bytes at `mine`, in rank order at `out`:
   // rank r's bytes land at out + r * bytes_per_rank (size() * bytes_per_rank

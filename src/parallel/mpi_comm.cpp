@@ -42,6 +42,20 @@ class MpiComm final : public Comm {
     stats_.allreduce_s += t.seconds();
   }
 
+  void reduce_sum(std::span<int64_t> data, int root) override {
+    Timer t;
+    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
+    for (size_t i = 0; i < data.size(); i += per_chunk) {
+      const auto n = static_cast<int>(std::min(per_chunk, data.size() - i));
+      if (rank_ == root)
+        MPI_Reduce(MPI_IN_PLACE, data.data() + i, n, MPI_INT64_T, MPI_SUM, root, MPI_COMM_WORLD);
+      else
+        MPI_Reduce(data.data() + i, nullptr, n, MPI_INT64_T, MPI_SUM, root, MPI_COMM_WORLD);
+    }
+    stats_.reduce_bytes += static_cast<int64_t>(data.size_bytes());
+    stats_.reduce_s += t.seconds();
+  }
+
   int64_t allreduce_max(int64_t value) override {
     int64_t out = 0;
     MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);

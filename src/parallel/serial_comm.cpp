@@ -13,6 +13,7 @@ class SerialComm final : public Comm {
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
   void allreduce_sum(std::span<int64_t>) override {}
+  void reduce_sum(std::span<int64_t>, int) override {}
   int64_t allreduce_max(int64_t value) override { return value; }
   std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t> mine) override {
     return {std::vector<uint8_t>(mine.begin(), mine.end())};

@@ -62,11 +62,11 @@ class BlockRun {
       }
       todo.push_back(&layer);
     }
-    Tensor h, d;
-    if (needs_.hessian && !todo.empty()) finalize_statistics(g, h, d);
     // Phase 1: this rank's share; phase 2: exchange, so that in owner mode
     // the ranks round their layers at the same time.
     const std::vector<int> owner = owners(todo);
+    Tensor h, d;
+    if (needs_.hessian && !todo.empty()) finalize_statistics(g, owner, h, d);
     std::vector<QuantizedLinear> mine(todo.size());
     std::vector<double> seconds(todo.size(), 0.0);
     for (size_t i = 0; i < todo.size(); ++i) {
@@ -75,6 +75,8 @@ class BlockRun {
       seconds[i] = t.seconds();
       stats_.round_s += seconds[i];
     }
+    h = Tensor();  // the statistics are not needed for the exchange
+    d = Tensor();
     for (size_t i = 0; i < todo.size(); ++i) {
       const BlockLayer& layer = *todo[i];
       QuantizedLinear ql = gather(std::move(mine[i]), owner[i]);
@@ -188,24 +190,42 @@ class BlockRun {
   }
   int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
 
-  // Sums the group's raw statistics over the ranks and finalizes H (and D).
-  void finalize_statistics(LinearGroup g, Tensor& h, Tensor& d) {
+  // Sums the group's raw statistics over the ranks and finalizes H (and D)
+  // on the ranks that round some of the group: all of them in rows mode; in
+  // owner mode the owners of its layers. A group with one owner (o_proj,
+  // down_proj, or every layer on one rank) is reduced to that rank alone; one
+  // with several owners is all-reduced (a reduce per owner would add the sums
+  // a first owner already holds into the next). The other ranks free their
+  // raw sums and never hold this group's H or its factors.
+  void finalize_statistics(LinearGroup g, const std::vector<int>& owner, Tensor& h, Tensor& d) {
     const auto first = std::find_if(layers_.begin(), layers_.end(), [&](const BlockLayer& l) { return l.group == g; });
     hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
+    std::vector<int> roots(owner.begin(), owner.end());
+    std::sort(roots.begin(), roots.end());
+    roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+    const bool every_rank = roots.front() < 0;  // rows mode, or one rank
     if (ranks() > 1) {  // exact integer sums: the same bits for any rank count
       Timer t;
       Tensor& words = a.tile_words();
-      device_comm().allreduce_sum(model_.context(), words.device_data<int64_t>(),
-                                  static_cast<size_t>(words.numel()));
-      opt_.comm->allreduce_sum(a.totals());
+      auto* w = words.device_data<int64_t>();
+      const auto n = static_cast<size_t>(words.numel());
+      if (every_rank || roots.size() > 1) {
+        device_comm().allreduce_sum(model_.context(), w, n);
+        opt_.comm->allreduce_sum(a.totals());
+      } else {
+        device_comm().reduce_sum(model_.context(), w, n, roots.front());
+        opt_.comm->reduce_sum(a.totals(), roots.front());
+      }
       stats_.comm_s += t.seconds();
     }
-    MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights are "
-               "zero); check calib.n_samples and the MaCa weights", b_, model::linear_group_name(g));
-    Timer t;
-    h = a.finalize_h();
-    if (needs_.cross) d = a.finalize_d();
-    stats_.hessian_s += t.seconds();
+    if (every_rank || std::binary_search(roots.begin(), roots.end(), rank())) {
+      MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights "
+                 "are zero); check calib.n_samples and the MaCa weights", b_, model::linear_group_name(g));
+      Timer t;
+      h = a.finalize_h();
+      if (needs_.cross) d = a.finalize_d();
+      stats_.hessian_s += t.seconds();
+    }
     accs_[gi(g)].reset();  // free the raw sums before rounding
   }
 

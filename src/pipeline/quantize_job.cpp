@@ -122,7 +122,8 @@ json distribution_json(parallel::Comm& comm, const std::string& partition) {
   const parallel::CommStats& st = comm.stats();
   return {{"ranks", comm.size()}, {"backend", comm.name()}, {"partition", partition},
           {"peak_rss_bytes_per_rank", per_rank}, {"allreduce_bytes", st.allreduce_bytes},
-          {"allreduce_s", st.allreduce_s}, {"allgather_bytes_rank0", st.allgather_bytes},
+          {"allreduce_s", st.allreduce_s}, {"reduce_bytes_rank0", st.reduce_bytes}, {"reduce_s_rank0", st.reduce_s},
+          {"allgather_bytes_rank0", st.allgather_bytes},
           {"allgather_s_rank0", st.allgather_s}};
 }
 

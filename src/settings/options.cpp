@@ -20,7 +20,9 @@ void declare_run_options(Schema& s) {
   s.add({"run.threads", std::int64_t{0}, "CPU threads for BLAS/OpenMP; 0 keeps the library default (all cores)",
          at_least(0)});
   s.add({"run.partition", std::string("rows"), "how ranks share the rounding of a layer group: rows (every rank "
-         "rounds a contiguous row slice of every layer) or owner (whole layers per rank, balanced by cost)",
+         "rounds a contiguous row slice of every layer, so every rank holds each group's Hessian and factor) or owner "
+         "(whole layers per rank, balanced by cost; a group's statistics go only to the ranks that own its layers, so "
+         "the others never hold its Hessian: the way to fit wide layers such as a 70B down_proj)",
          one_of({"rows", "owner"})});
   s.add({"run.resume", true, "quantize: continue from the checkpoint in run.dir when it holds finished blocks "
          "with any rank count (refused with the reason when the config, model or calibration set differ); false: refuse to "

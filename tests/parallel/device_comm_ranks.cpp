@@ -1,7 +1,8 @@
 // The MPI program behind test_device_comm(_gpu): on every rank, runs
 // DeviceComm's collectives (parallel/device_comm.h) on buffers of one context
 // and checks that they give exactly what the host Comm gives for the same
-// data: all-reduce of int64 buffers of 0, 1 and 1e6 + 3 words, and all-gather
+// data: all-reduce of int64 buffers of 0, 1 and 1e6 + 3 words, reduce to the
+// last and to the first rank, and all-gather
 // of uneven row slices padded to the largest (also in place), plus the bytes
 // counted in the host Comm's stats. Mismatches are summed over the ranks
 // before rank 0 prints one line, "device_comm_ranks: <name> on <device>, P=<n>:
@@ -74,6 +75,33 @@ struct Checker {
     expect(bad == 0, "allreduce_sum of " + std::to_string(n) + " words: " + std::to_string(bad) + " differ");
     expect(counted_ok(counted, n * sizeof(int64_t)),
            "allreduce_sum of " + std::to_string(n) + " words counted " + std::to_string(counted) + " bytes");
+  }
+
+  // reduce_sum to `root`, on the host Comm and on the DeviceComm: root gets
+  // the all-reduce's words, every other rank keeps its own.
+  void reduce(size_t n, int root) {
+    Tensor mine = Tensor::empty({static_cast<int64_t>(n)}, DType::I64);
+    maca::SplitMix g{0x7ed0000ull + static_cast<uint64_t>(comm.rank()) * 0x100000001ull + n};
+    for (size_t i = 0; i < n; ++i) mine.data<int64_t>()[i] = static_cast<int64_t>(g.next() >> 24) - (int64_t{1} << 39);
+    const std::vector<int64_t> own(mine.data<int64_t>(), mine.data<int64_t>() + n);
+    std::vector<int64_t> sum = own;
+    comm.allreduce_sum(std::span<int64_t>(sum));
+    const std::vector<int64_t>& want = comm.rank() == root ? sum : own;
+    const std::string what = "reduce_sum of " + std::to_string(n) + " words to rank " + std::to_string(root);
+
+    std::vector<int64_t> host = own;
+    comm.reduce_sum(std::span<int64_t>(host), root);
+    expect(host == want, "host " + what);
+
+    Tensor dev = ctx.to_device(mine);
+    const int64_t before = comm.stats().reduce_bytes;
+    dc.reduce_sum(ctx, n ? static_cast<int64_t*>(dev.raw()) : nullptr, n, root);
+    const int64_t counted = comm.stats().reduce_bytes - before;
+    const Tensor got = ctx.to_host(dev);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; ++i) bad += got.data<int64_t>()[i] != want[i];
+    expect(bad == 0, what + ": " + std::to_string(bad) + " differ");
+    expect(counted_ok(counted, n * sizeof(int64_t)), what + " counted " + std::to_string(counted) + " bytes");
   }
 
   // `rows` rows of `row_bytes` bytes split over the ranks (split_rows with
@@ -159,6 +187,8 @@ int run(int argc, char** argv) {
   const std::string device = device_arg == "host-backed" ? "host-backed" : ctx->device().str();
   Checker c{comm, *ctx, *dc};
   for (size_t n : {size_t{0}, size_t{1}, size_t{1000003}}) c.allreduce(n);
+  for (size_t n : {size_t{0}, size_t{5}, size_t{1000003}}) c.reduce(n, comm.size() - 1);
+  c.reduce(17, 0);
   for (bool in_place : {false, true}) {
     c.allgather(1001, 3, 1, in_place);     // uneven by one row
     c.allgather(100, 1000, 32, in_place);  // uneven by quanta; P = 3: 64, 32, 4 rows

@@ -87,6 +87,7 @@ TEST(DeviceComm, DeviceBuffersWithoutNcclTakeTheStagedPath) {
     int local_rank() const override { return 0; }
     int local_size() const override { return 2; }
     void allreduce_sum(std::span<int64_t>) override {}
+    void reduce_sum(std::span<int64_t>, int) override {}
     int64_t allreduce_max(int64_t v) override { return v; }
     std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t>) override { return {}; }
     void broadcast(std::vector<uint8_t>&, int) override {}

@@ -48,6 +48,9 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
       EXPECT_EQ(report["distributed"]["peak_rss_bytes_per_rank"].size(), static_cast<size_t>(ranks));
       if (ranks > 1) {
         EXPECT_GT(report["distributed"]["allreduce_bytes"].get<int64_t>(), 0);
+        // Owner mode reduces the one-owner groups (o_proj, down_proj) to their owner.
+        const bool owner = report["distributed"]["partition"] == "owner";
+        EXPECT_EQ(report["distributed"]["reduce_bytes_rank0"].get<int64_t>() > 0, owner);
       }
       if (ref.empty()) {
         ref = run;

@@ -79,6 +79,21 @@ class NcclComm final : public DeviceComm {
     });
   }
 
+  void reduce_sum(backend::Context& ctx, int64_t* data, size_t n, int root) override {
+    if (n == 0) return;
+    guarded([&] {
+      const cudaStream_t s = stream(ctx);
+      wait(s);
+      Timer t;
+      const size_t per_call = chunk_bytes_ / sizeof(int64_t);
+      for (size_t i = 0; i < n; i += per_call)  // in place on root; the others' data is only sent
+        MACA_NCCL_CHECK(
+            ncclReduce(data + i, data + i, std::min(per_call, n - i), ncclInt64, ncclSum, root, comm_, s));
+      wait(s);
+      host_.add_stats({.reduce_bytes = static_cast<int64_t>(n * sizeof(int64_t)), .reduce_s = t.seconds()});
+    });
+  }
+
   void allgather(backend::Context& ctx, const void* mine, size_t bytes_per_rank, void* out) override {
     if (bytes_per_rank == 0) return;
     guarded([&] {
