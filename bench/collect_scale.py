@@ -5,7 +5,7 @@
                                               the peak-RSS formula, predicted vs measured
   collect_scale.py scaling LABEL=RUN_DIR ...  stage times, all-reduce traffic, PPL
   collect_scale.py same-weights RUN_A RUN_B   fraction of equal fake-quant weights per layer
-  collect_scale.py predict MODEL_DIR TOKENS P [--f64] [--pages-kept] [SKIP ...]  the formula alone
+  collect_scale.py predict MODEL_DIR TOKENS P [--owner] [--pages-kept] [SKIP ...]  the formula alone
 
 --pages-kept: the binary predates e849cfe, which drops a tensor's mapped
 safetensors pages once it is copied out; before it they stayed resident.
@@ -13,32 +13,42 @@ safetensors pages once it is copied out; before it they stayed resident.
 RUN_DIR is a `maca quantize` run.dir (report.json). memory also reads
 RUN_DIR.memwatch.json (bench/memwatch.py) when it exists.
 
-The peak-RSS formula (GPTQ, f32 Hessian, no act-order, fused single-batch
-path, LLaMA block; what is alive while the largest layer is rounded — read
-off src/pipeline/block_quantizer.cpp, src/quant/gptq.cpp,
+The peak-RSS formula (GPTQ, no act-order, fused single-batch path, LLaMA
+block; what is alive on one rank while a layer is rounded — read off
+src/pipeline/block_quantizer.cpp, src/quant/gptq.cpp,
 src/quant/hessian_prep.cpp, src/hessian/accumulator.cpp, src/model/model.cpp,
 src/io/hf_model.cpp). Bytes, per rank, T = calibration tokens of the rank,
-P = ranks, N_b = weights of one block, layer r x c rounded on this rank as
-r_p = ceil(r / P) rows, n = c (Hessian side):
+P = ranks, N_b = weights of one block, n = c the group's Hessian side, r_p the
+rows of a layer r x c this rank rounds: rows mode, its split_rows slice (tiles
+of 32 rows, about r / P); owner mode, r for the layers it owns (assign_owners:
+largest rows*c^2 first onto the least-loaded rank, per group) and 0 otherwise:
 
   anon = R                                  runtime (libraries, OpenBLAS/OpenMP, MPI)
-       + 4 V h                              embedding table, f32 (loaded whole)
+       (the embedding table, 4 V h, is released once the calibration tokens are embedded)
        + 4 N_b                              the block's weights, f32
        + 4 T h                              calibration stream (hidden states)
        + 4 T f_g                            forward temporaries at group g's capture
-       + 4 n^2                              finalized H (f32; the raw sums, 4 or 8 n^2 bytes for
-                                            quant.hessian_precision f32/f64, are freed before
-                                            rounding, so they only count at the finalize moment)
-       + 16 r_p c + 8 n^2                   GPTQ: W and its permuted copy (f64, both alive
-                                            while the copy is made) and the factor of H^-1 (f64)
-       + (17/16) * (slices of the group already rounded + full layers of earlier groups)
+       + at the group's finalize: 8 n^2     raw sums (fixed point, two int64 words per entry of H's
+                                            upper 128-tiles, for either quant.hessian_precision)
+                                  + 4 n^2   finalized H, f32, on the ranks that round some of the
+                                            group (owner mode: its owners only; a group with one
+                                            owner is reduced to it, the others free their sums)
+       + at the GPTQ of a layer:   4 n^2    H
+                                  + 8 n^2   the factor of H^-1, f64, built in place (one buffer)
+                                  + 9 r_p c W as f64 and the codes
+                                  + 9 k c   the chunk's permuted f64 copy and codes (k = min(r_p, 1024))
+       + at the exchange:          4 r c    the dequantized layer (+ 3 r c of exchange buffers at P > 1;
+                                            H is freed before it)
+       + (1 + 8/g) * (rounded slices and layers held so far in this block)
   file = F                                  the binary's and libraries' pages (~0.02 GiB); before
                                             e849cfe also b (V h + k N_b): the mapped safetensors
                                             pages of the embedding and of the k blocks read so far
                                             stayed resident (b = bytes per weight on disk)
-  peak RSS = max over layers of (anon) + file
+  peak RSS = max over these moments of (anon) + file
 
 f_g (floats per token): qkv h; o and gate_up h + 2 H_q + 2 H_kv; down h + 2 H_q + 2 H_kv + 2 I.
+Binaries before 4b991d2 / 7fd2c44 built the factor in two n x n buffers and held every group's H
+on every rank; docs/results.md gives the formula their runs were checked against.
 """
 import json
 import math
@@ -83,14 +93,37 @@ def skipped(name, patterns):
     return any(fnmatch.fnmatchcase("model.layers.0." + name, p) for p in patterns)
 
 
-def predict(s, T, P, skip, blocks_loaded, group_size=128, acc_bytes=4, pages_kept=False):
+def split_rows(rows, P, quantum=32):
+    """parallel::split_rows: [begin, end) per rank, tile-aligned, the first ones one quantum more."""
+    units = (rows + quantum - 1) // quantum
+    base, extra = divmod(units, P)
+    out, at = [], 0
+    for r in range(P):
+        end = min(rows, at + (base + (1 if r < extra else 0)) * quantum)
+        out.append((at, end))
+        at = end
+    return out
+
+
+def assign_owners(costs, P):
+    """parallel::assign_owners: largest first onto the least-loaded rank (ties: lower rank, earlier item)."""
+    order = sorted(range(len(costs)), key=lambda i: (-costs[i], i))
+    load, owner = [0.0] * P, [0] * len(costs)
+    for i in order:
+        r = min(range(P), key=lambda k: (load[k], k))
+        owner[i] = r
+        load[r] += costs[i]
+    return owner
+
+
+def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, partition="rows", rank=0):
     """Predicted peak (anon, file, terms, where) in bytes for one rank."""
     h, I, Hq, Hkv, V, b = s["h"], s["I"], s["Hq"], s["Hkv"], s["V"], s["bytes_per_weight"]
     groups = block_layers(s)
     N_b = sum(r * c for _, ls in groups for _, r, c in ls)
     fwd = {"qkv": h, "o": h + 2 * Hq + 2 * Hkv, "gate_up": h + 2 * Hq + 2 * Hkv, "down": h + 2 * Hq + 2 * Hkv + 2 * I}
     per_weight_held = 1 + 8 / group_size  # codes + (f32 scale, i32 zero) per group of a row
-    base = {"runtime R": R_RUNTIME, "embedding f32 4Vh": 4 * V * h, "block f32 4N_b": 4 * N_b,
+    base = {"runtime R": R_RUNTIME, "block f32 4N_b": 4 * N_b,
             "calib stream 4Th": 4 * T * h}
     best, held_out = None, 0.0
     for g, layers in groups:
@@ -99,23 +132,30 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, acc_bytes=4, pages_kep
             continue
         n = todo[0][2]
         fw = 4 * T * fwd[g]
+        tiles = (n + 127) // 128
+        raw = tiles * (tiles + 1) // 2 * 2 * 128 * 128 * 8
+        if partition == "owner" and P > 1:
+            owner = assign_owners([r * c * c for _, r, c in todo], P)
+            mine = [r if owner[i] == rank else 0 for i, (_, r, _) in enumerate(todo)]
+        else:
+            mine = [split_rows(r, P)[rank][1] - split_rows(r, P)[rank][0] for _, r, _ in todo]
+        holds_h = any(mine)
+        H = 4 * n * n if holds_h else 0
         held_slices = 0.0
-        cands = [(f"{g}: finalize H (raw sums + H)", {"forward temps": fw, "raw sums (acc_bytes n^2)": acc_bytes * n * n,
-                                                      "H f32 4n^2": 4 * n * n, "rounded layers held": held_out})]
-        for name, r, c in todo:
-            rp = math.ceil(r / P)
-            # src/quant/gptq.cpp: W is read as f64; the factor of H^-1 (f64) is built while H (f32)
-            # is read in place; round_columns then makes the permuted f64 copy of W before it drops
-            # W, so for a moment both copies and the factor are alive (later: one copy, the factor,
-            # codes_p and codes, which is less).
-            cands.append((f"{g}: GPTQ of {name} ({rp}x{c} per rank)",
-                          {"forward temps": fw, "H f32 4n^2": 4 * n * n,
-                           "GPTQ W + permuted W f64 16r_pc": 16 * rp * c, "GPTQ H^-1 factor f64 8n^2": 8 * n * n,
+        cands = [(f"{g}: finalize H (raw sums + H)", {"forward temps": fw, "raw sums 8n^2": raw, "H f32 4n^2": H,
+                                                      "rounded layers held": held_out})]
+        for (name, r, c), rp in zip(todo, mine):
+            if rp == 0:
+                continue
+            k = min(rp, 1024)
+            cands.append((f"{g}: GPTQ of {name} ({rp}x{c} on this rank)",
+                          {"forward temps": fw, "H f32 4n^2": H, "GPTQ H^-1 factor f64 8n^2": 8 * n * n,
+                           "GPTQ W f64 + codes 9r_pc": 9 * rp * c, "GPTQ chunk 9kc": 9 * k * c,
                            "rounded layers held": held_out + held_slices}))
             held_slices += rp * c * per_weight_held
         r, c = max(((r, c) for _, r, c in todo), key=lambda x: x[0] * x[1])
         cands.append((f"{g}: gather + dequantize",
-                      {"forward temps": fw, "H f32 4n^2": 4 * n * n, "dequantized layer 4rc": 4 * r * c,
+                      {"forward temps": fw, "dequantized layer 4rc": 4 * r * c,
                        "exchange buffers": (3 * r * c if P > 1 else 0),
                        "rounded layers held": held_out + held_slices}))
         for where, terms in cands:
@@ -126,9 +166,6 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, acc_bytes=4, pages_kep
     terms = dict(base)
     terms.update(best[2])
     anon = sum(terms.values())
-    # Before e849cfe the mapped pages of every tensor read stayed resident; since then
-    # HfModel::load drops them once the tensor is copied out, and only the program's own
-    # file-backed pages (binary, shared libraries) remain.
     file = b * (V * h + blocks_loaded * N_b) if pages_kept else 0
     file += LIBS_FILE
     return anon, file, terms, best[1], N_b
@@ -164,23 +201,23 @@ def memory(args):
         s = spec_of(r)
         cfg = yaml.safe_load(r["config"])
         skip = cfg["quant"]["skip"]
-        acc_bytes = 8 if cfg["quant"].get("hessian_precision", "f32") == "f64" else 4
+        partition = cfg["run"].get("partition", "rows")
         P = r["distributed"]["ranks"]
         T_total = r["provenance"]["calibration"]["tokens"]
         T = math.ceil(T_total / P)
-        anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], r["group_size"], acc_bytes, pages_kept)
         procs = (mw or {}).get("processes", [])
         for rank, hwm in enumerate(r["distributed"]["peak_rss_bytes_per_rank"]):
+            anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], r["group_size"], pages_kept, partition, rank)
             p = procs[rank] if rank < len(procs) else None
             ma = p["max_RssAnon"] if p else float("nan")
             mf = p["max_RssFile"] if p else float("nan")
             print(f"| {label} | {P} | {T} | {rank} | {fmt_gib(hwm)} | {fmt_gib(ma)} | {fmt_gib(mf)} | {fmt_gib(anon)} | "
                   f"{fmt_gib(file)} | {fmt_gib(anon + file)} | {hwm / (anon + file):.3f} | {ma / anon:.3f} |")
-        details.append((label, s, T, P, skip, anon, file, terms, where, N_b, acc_bytes))
+            details.append((f"{label} rank {rank}", s, T, P, skip, partition, anon, file, terms, where, N_b))
     print("\nFormula terms at the predicted peak (GiB):\n")
-    for label, s, T, P, skip, anon, file, terms, where, N_b, acc_bytes in details:
+    for label, s, T, P, skip, partition, anon, file, terms, where, N_b in details:
         print(f"- {label} (h {s['h']}, I {s['I']}, H_q {s['Hq']}, H_kv {s['Hkv']}, V {s['V']}, {s['L']} layers, "
-              f"N_b {N_b / 1e6:.1f} M, T {T}, P {P}, skip {skip}, raw sums f{8 * acc_bytes}): peak at {where}; "
+              f"N_b {N_b / 1e6:.1f} M, T {T}, P {P} {partition}, skip {skip}): peak at {where}; "
               + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
               + f"; anon {anon / GIB:.2f}; file {file / GIB:.2f}")
 
@@ -240,17 +277,22 @@ def same_weights(args):
 
 
 def predict_cmd(args):
-    """predict MODEL_DIR TOKENS P [--f64] [SKIP_PATTERN ...]: the formula alone (e.g. for a run that did not finish)."""
-    acc_bytes = 8 if "--f64" in args else 4
+    """predict MODEL_DIR TOKENS P [--owner] [--pages-kept] [SKIP_PATTERN ...]: the formula alone, every rank
+    (e.g. for a run that did not finish)."""
     pages_kept = "--pages-kept" in args
-    args = [a for a in args if a not in ("--f64", "--pages-kept")]
+    partition = "owner" if "--owner" in args else "rows"
+    args = [a for a in args if a not in ("--owner", "--pages-kept")]
     model, T_total, P, skip = args[0], int(args[1]), int(args[2]), args[3:] or ["lm_head"]
     s = spec_of({"provenance": {"model": model}})
     T = math.ceil(T_total / P)
-    anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], 128, acc_bytes, pages_kept)
-    print(f"{model}, T {T} per rank, P {P}, skip {skip}: peak at {where}; "
-          + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
-          + f"; predicted anon {anon / GIB:.2f} GiB per rank, file {file / GIB:.2f} GiB, total {(anon + file) / GIB:.2f} GiB")
+    total = 0
+    for rank in range(P):
+        anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], 128, pages_kept, partition, rank)
+        total += anon + file
+        print(f"{model}, T {T} per rank, P {P} {partition}, rank {rank}, skip {skip}: peak at {where}; "
+              + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
+              + f"; predicted anon {anon / GIB:.2f} GiB, file {file / GIB:.2f} GiB, total {(anon + file) / GIB:.2f} GiB")
+    print(f"sum of the ranks' peaks: {total / GIB:.2f} GiB (an upper bound for one node: the peaks need not coincide)")
 
 
 if __name__ == "__main__":

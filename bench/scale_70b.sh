@@ -2,10 +2,13 @@
 # 70B-shape scale check: synthetic LLaMA-3-70B-shaped blocks (hidden 8192,
 # intermediate 28672, 64 heads, 8 KV heads, vocab 32000), 2 layers, random
 # bf16 weights generated on disk, quantized with GPTQ W4g128 at P = 1 and P = 2
-# (down_proj kept in full precision: its 28672² Hessian does not fit twice in
-# 24 GiB, see bench/README.md), then the layer-count check: a smaller shape
-# with 2 and with 8 layers at P = 1 (down_proj quantized). Prints the machine,
-# every command, time per stage, peak RSS per rank and the peak-RSS formula.
+# with down_proj kept in full precision (the rows-mode comparison: there every
+# rank holds every group's Hessian and factor, and two 28672² ones do not fit
+# in 24 GiB), then every linear, down_proj included, at P = 2 in owner mode
+# (down_proj's statistics reduced to its owner, who alone factors them), then
+# the layer-count check: a smaller shape with 2 and with 8 layers at P = 1
+# (down_proj quantized). Prints the machine, every command, time per stage,
+# peak RSS per rank and the peak-RSS formula.
 #
 #   bench/scale_70b.sh [OUT_DIR]          (default /work/scale-runs)
 #
@@ -16,7 +19,7 @@
 # NICE (default "nice -n 5"), HPREC (quant.hessian_precision, default f32:
 # what the numbers in docs/results.md used; the project default is f64 since
 # 7973ff7, which doubles the raw sums and the all-reduce, not the GPTQ peak),
-# RUNS (default "small 70b": which sets of runs to do), PAGES_KEPT=1 when the
+# RUNS (default "small 70b down": which sets of runs to do), PAGES_KEPT=1 when the
 # binary predates e849cfe (mapped safetensors pages then stayed resident: the
 # formula's file term). Runs whose run dir already has a report.json are
 # not repeated (delete the dir to redo one); a run dir left by a killed or
@@ -29,7 +32,7 @@ OUT=$(realpath -m "${1:-/work/scale-runs}")
 MIN_AVAIL_MB=${MIN_AVAIL_MB:-1500}
 TRY_DOWN=${TRY_DOWN:-0}
 HPREC=${HPREC:-f32}
-RUNS=${RUNS:-small 70b}
+RUNS=${RUNS:-small 70b down}
 NICE=${NICE:-nice -n 5}
 MACA=$BUILD/src/maca
 MAKE=$BUILD/bench/make_synthetic_llama
@@ -47,6 +50,7 @@ lscpu | grep 'Model name' | sed 's/  */ /g'
 echo "cores: $(nproc), memory: $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 echo "maca $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src kernels || echo '+local changes'), $("$MACA" version 2>/dev/null | head -1); binary $MACA built $(date -r "$MACA" "+%F %T")"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: builds and tests of others run at the same time)"
+mkdir -p "$MODELS"
 df -h "$MODELS" | tail -1
 
 # Synthetic models (random bf16 weights, N(0, 0.02²)) with 65536 random calibration ids.
@@ -96,13 +100,16 @@ if [[ " $RUNS " == *" 70b "* ]]; then
   quantize 70b-p2 2 "$BIG" --set "$SKIP_DOWN"
   if [[ $TRY_DOWN == 1 ]]; then quantize 70b-p1-down 1 "$BIG"; fi
 fi
+if [[ " $RUNS " == *" down "* ]]; then
+  quantize 70b-p2-owner-down 2 "$BIG" --set run.partition=owner
+fi
 
 echo
 echo "== commands"
 cat "$CMDS"
 echo
 runs=()
-for l in 70b-p1 70b-p2 small-2l-p1 small-8l-p1 70b-p1-down; do
+for l in 70b-p1 70b-p2 70b-p2-owner-down small-2l-p1 small-8l-p1 70b-p1-down; do
   [[ -f $OUT/$l/report.json ]] && runs+=("$l=$OUT/$l")
 done
 python3 bench/collect_scale.py memory ${PAGES_KEPT:+--pages-kept} "${runs[@]}"

@@ -33,10 +33,14 @@ Tensor Model::load_checked(const std::string& name, const Shape& expected) const
 }
 
 const Tensor& Model::embedding_table() const {
-  std::call_once(embed_once_, [&] {
-    embed_table_ = load_checked("model.embed_tokens.weight", {spec_.vocab, spec_.hidden});
-  });
+  const std::lock_guard lock(embed_mutex_);
+  if (!embed_table_.defined()) embed_table_ = load_checked("model.embed_tokens.weight", {spec_.vocab, spec_.hidden});
   return embed_table_;
+}
+
+void Model::release_embedding() const {
+  const std::lock_guard lock(embed_mutex_);
+  embed_table_ = Tensor();
 }
 
 void Model::load_head() const {

@@ -5,7 +5,7 @@
 // The model streams: construction parses only the config; load_block(b)
 // reads block b's tensors, so a caller holds one block at a time. Besides
 // the block, the Model keeps two things resident once first used: the token
-// embedding table (first embed()) and the output head, i.e. the final norm
+// embedding table (first embed(), until release_embedding()) and the output head, i.e. the final norm
 // and lm_head (first token_nll()/logits(); lm_head is the embedding table
 // itself when the embeddings are tied, so a tied model holds it once).
 //
@@ -67,6 +67,12 @@ class Model {
   // Token embeddings [tokens, hidden] with the architecture's scale applied.
   // Throws maca::Error for an id outside the vocabulary.
   Tensor embed(std::span<const int32_t> tokens) const;
+  // Drops the resident embedding table; a later embed() reads it again. For a
+  // job that has embedded all its tokens (quantize: the calibration set), the
+  // 4·vocab·hidden bytes it would otherwise carry through every block (1 GiB
+  // for a 32000 × 8192 table, on every rank). A tied lm_head loaded before
+  // keeps its own reference.
+  void release_embedding() const;
 
   // Reads block b's tensors. Throws FileError for a missing tensor and
   // maca::Error naming the tensor, the expected and the actual shape when the
@@ -117,7 +123,8 @@ class Model {
   ModelSpec spec_;
 
   // Resident once first used (see the file comment).
-  mutable std::once_flag embed_once_, head_once_;
+  mutable std::mutex embed_mutex_;
+  mutable std::once_flag head_once_;
   mutable Tensor embed_table_, final_norm_, lm_head_;
 };
 

@@ -255,6 +255,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   std::function<double(int64_t)> seq_alpha;
   if (needs.sample_alpha) seq_alpha = [&](int64_t index) { return method.sequence_alpha(index); };
   std::vector<CalibBatch> batches = make_calib_batches(model, set, opt.batch_tokens, needs.cross, seq_alpha);
+  model.release_embedding();  // every calibration token is embedded; the blocks never read the table
   stages["calibration_s"] = t.seconds();
   if (!batches.empty())
     spdlog::info("calibration activations: {} batch(es), {:.2f} GiB", batches.size(), gib(activation_bytes(batches)));
