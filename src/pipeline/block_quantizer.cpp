@@ -114,19 +114,22 @@ class BlockRun {
   // inputs; in the quantized one the capture rounds each group before the
   // forward reads its weights, so the stream leaves through the rounded block.
   void run_fused(CalibBatch& batch) {
+    backend::Context& ctx = model_.context();
     std::array<Tensor, 4> fp_inputs;
     if (batch.fp.defined()) {
-      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) {
-        fp_inputs[gi(g)] = model_.context().clone(x);
-      };
-      model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens, &keep);
+      const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = ctx.clone(x); };
+      Tensor fp = batch.fp.take(ctx);
+      model_.forward_block(fp_w_, b_, fp, batch.seq_lens, &keep);
+      batch.fp.store(ctx, std::move(fp));
     }
     const model::CaptureFn quantize = [&](int, LinearGroup g, const Tensor& x) {
       accumulate(g, x, batch, fp_inputs[gi(g)].defined() ? &fp_inputs[gi(g)] : nullptr);
       fp_inputs[gi(g)] = Tensor();
       round_group(g);
     };
-    model_.forward_block(w_, b_, batch.q, batch.seq_lens, &quantize);
+    Tensor q = batch.q.take(ctx);
+    model_.forward_block(w_, b_, q, batch.seq_lens, &quantize);
+    batch.q.store(ctx, std::move(q));
   }
 
   // Group inputs are recomputed batch by batch (bounded memory). With
@@ -155,7 +158,7 @@ class BlockRun {
         const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) {
           if (wanted(g)) fp_inputs[gi(g)] = model_.context().clone(x);
         };
-        Tensor h = model_.context().clone(batch.fp);
+        Tensor h = batch.fp.copy(model_.context());
         model_.forward_block(fp_w_, b_, h, batch.seq_lens, &keep, last);
       }
       const model::CaptureFn add = [&](int, LinearGroup g, const Tensor& x) {
@@ -163,19 +166,14 @@ class BlockRun {
         accumulate(g, x, batch, fp_inputs[gi(g)].defined() ? &fp_inputs[gi(g)] : nullptr);
         fp_inputs[gi(g)] = Tensor();
       };
-      Tensor h = model_.context().clone(batch.q);
+      Tensor h = batch.q.copy(model_.context());
       model_.forward_block(w_, b_, h, batch.seq_lens, &add, last);
     }
   }
 
   // Moves the streams to the block outputs: the rounded block for `q`, the
   // original one for `fp`.
-  void forward_outputs(std::vector<CalibBatch>& batches) {
-    for (CalibBatch& batch : batches) {
-      if (batch.fp.defined()) model_.forward_block(fp_w_, b_, batch.fp, batch.seq_lens);
-      model_.forward_block(w_, b_, batch.q, batch.seq_lens);
-    }
-  }
+  void forward_outputs(std::vector<CalibBatch>& batches) { forward_streams(model_, b_, w_, fp_w_, batches); }
 
   bool all_skipped(LinearGroup g) const {
     return std::all_of(layers_.begin(), layers_.end(),

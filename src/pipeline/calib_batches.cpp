@@ -1,19 +1,45 @@
 #include "pipeline/calib_batches.h"
 
+#include <algorithm>
+
+#include "core/log.h"
 #include "parallel/partition.h"
 
 namespace maca::pipeline {
 
+bool streams_exceed(int64_t tokens, int64_t hidden, bool with_fp, double max_resident_gb) {
+  const double bytes = 4.0 * static_cast<double>(tokens) * static_cast<double>(hidden) * (with_fp ? 2 : 1);
+  return max_resident_gb > 0 && bytes > max_resident_gb * double(1LL << 30);
+}
+
+StreamPlan plan_streams(int64_t longest, int64_t hidden, bool with_fp, int64_t batch_tokens, double max_resident_gb,
+                        StreamForm overflow, bool exceeds) {
+  if (!exceeds) return {.batch_tokens = batch_tokens};
+  const double per_token = 4.0 * static_cast<double>(hidden) * (with_fp ? 2 : 1);
+  const auto fit = static_cast<int64_t>(max_resident_gb * double(1LL << 30) / per_token);
+  StreamPlan plan{.batch_tokens = batch_tokens, .form = overflow};
+  if (batch_tokens == 0) plan.batch_tokens = std::max(fit, longest);
+  if (plan.batch_tokens > fit)
+    spdlog::warn("calib.max_resident_gb = {:g}: one batch of {} tokens holds {:.2f} GiB of f32 streams while it is "
+                 "forwarded (a batch holds at least one whole sequence of up to {} tokens); lower calib.batch_tokens "
+                 "or raise the limit", max_resident_gb, plan.batch_tokens,
+                 per_token * static_cast<double>(plan.batch_tokens) / double(1LL << 30), longest);
+  return plan;
+}
+
 std::vector<CalibBatch> make_calib_batches(const model::Model& model, const calib::CalibSet& set,
-                                           int64_t batch_tokens, bool with_fp,
+                                           const StreamPlan& plan, bool with_fp,
                                            const std::function<double(int64_t)>& seq_alpha) {
+  const int64_t batch_tokens = plan.batch_tokens;
   std::vector<CalibBatch> batches;
   std::vector<int32_t> tokens;
+  backend::Context& ctx = model.context();
   auto close_batch = [&] {
     if (tokens.empty()) return;
     CalibBatch& b = batches.back();
-    b.q = model.embed(tokens);
-    if (with_fp) b.fp = model.context().clone(b.q);
+    Tensor x = model.embed(tokens);
+    if (with_fp) b.fp = StoredStream(ctx, ctx.clone(x), plan.form, plan.spill);
+    b.q = StoredStream(ctx, std::move(x), plan.form, plan.spill);
     tokens.clear();
   };
   for (size_t s = 0; s < set.sequences.size(); ++s) {
@@ -47,9 +73,22 @@ calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks) {
   return out;
 }
 
+void forward_streams(const model::Model& model, int b, const model::BlockWeights& w, const model::BlockWeights& fp_w,
+                     std::vector<CalibBatch>& batches) {
+  backend::Context& ctx = model.context();
+  for (CalibBatch& batch : batches) {
+    for (auto [stream, weights] : {std::pair{&batch.fp, &fp_w}, std::pair{&batch.q, &w}}) {
+      if (!stream->defined()) continue;
+      Tensor x = stream->take(ctx);
+      model.forward_block(*weights, b, x, batch.seq_lens);
+      stream->store(ctx, std::move(x));
+    }
+  }
+}
+
 int64_t activation_bytes(const std::vector<CalibBatch>& batches) {
   int64_t bytes = 0;
-  for (const auto& b : batches) bytes += static_cast<int64_t>(b.q.nbytes() + (b.fp.defined() ? b.fp.nbytes() : 0));
+  for (const auto& b : batches) bytes += b.q.resident_bytes() + b.fp.resident_bytes();
   return bytes;
 }
 

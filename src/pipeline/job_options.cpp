@@ -92,6 +92,8 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
   o.eval_fp = cfg.get_bool("eval.fp");
   o.eval_quantized = cfg.get_bool("eval.quantized");
   o.batch_tokens = cfg.get_int("calib.batch_tokens");
+  o.max_resident_gb = cfg.get_float("calib.max_resident_gb");
+  o.overflow = parse_overflow(cfg.get_string("calib.overflow"));
   if (o.eval_quantized && !o.export_fake_quant)
     MACA_THROW(ConfigError, "eval.quantized=true evaluates run.dir/fake_quant, which export.fake_quant=false "
                             "does not write; enable export.fake_quant or set eval.quantized=false");

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "model/spec.h"
 #include "pipeline/block_quantizer.h"
+#include "pipeline/stream_store.h"
 
 namespace maca::pipeline {
 
@@ -20,6 +21,8 @@ struct JobOptions {
   std::filesystem::path calib_data;  // empty for RTN (no calibration)
   std::string calib_format;
   int64_t batch_tokens = 0;
+  double max_resident_gb = 0;  // calib.max_resident_gb; 0: no limit
+  StreamForm overflow = StreamForm::Spill;
   std::filesystem::path run_dir;
   bool resume = true;
   bool export_gptq = true, export_fake_quant = true;

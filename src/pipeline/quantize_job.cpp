@@ -144,10 +144,7 @@ void advance_through(const model::Model& model, int b, model::BlockWeights& w,
                it->second.cols, slot.weight->dim(0), slot.weight->dim(1));
     write_weights(model.context(), *slot.weight, it->second.dequantize());
   }
-  for (CalibBatch& batch : batches) {
-    if (batch.fp.defined()) model.forward_block(original, b, batch.fp, batch.seq_lens);
-    model.forward_block(w, b, batch.q, batch.seq_lens);
-  }
+  forward_streams(model, b, w, original, batches);
 }
 
 checkpoint::BlockCheckpoint to_checkpoint(int b, const BlockStats& st, std::map<std::string, QuantizedLinear> layers) {
@@ -254,7 +251,22 @@ std::filesystem::path run_quantize(const config::Config& requested) {
                  set.total_tokens());
   std::function<double(int64_t)> seq_alpha;
   if (needs.sample_alpha) seq_alpha = [&](int64_t index) { return method.sequence_alpha(index); };
-  std::vector<CalibBatch> batches = make_calib_batches(model, set, opt.batch_tokens, needs.cross, seq_alpha);
+  int64_t longest = 0;
+  for (const auto& s : set.sequences) longest = std::max(longest, static_cast<int64_t>(s.tokens.size()));
+  const int64_t hidden = model.spec().hidden;
+  // Every rank takes the same form when any rank is past the limit (bf16 must
+  // not depend on which rank forwards a sequence).
+  const bool exceeds =
+      comm.allreduce_max(streams_exceed(set.total_tokens(), hidden, needs.cross, opt.max_resident_gb) ? 1 : 0) != 0;
+  StreamPlan plan = plan_streams(longest, hidden, needs.cross, opt.batch_tokens, opt.max_resident_gb, opt.overflow,
+                                 exceeds);
+  if (plan.form == StreamForm::Spill) plan.spill = open_spill_file(opt.run_dir, comm.rank());
+  if (plan.form != StreamForm::F32)
+    spdlog::info("calibration streams: {:.3g} GiB in f32 on rank 0, past calib.max_resident_gb = {:g}: batches of up "
+                 "to {} tokens, waiting between blocks as {}", 4.0 * static_cast<double>(set.total_tokens() * hidden) *
+                 (needs.cross ? 2 : 1) / double(1LL << 30), opt.max_resident_gb, plan.batch_tokens,
+                 stream_form_name(plan.form));
+  std::vector<CalibBatch> batches = make_calib_batches(model, set, plan, needs.cross, seq_alpha);
   model.release_embedding();  // every calibration token is embedded; the blocks never read the table
   stages["calibration_s"] = t.seconds();
   if (!batches.empty())

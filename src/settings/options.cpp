@@ -92,6 +92,16 @@ void declare_calib_options(Schema& s) {
          "memory about tokens x (2 hidden + 3 intermediate) x 4 bytes); smaller values bound memory at the cost of "
          "re-running each block once per linear group",
          at_least(0)});
+  s.add({"calib.max_resident_gb", 0.0,
+         "GiB of f32 calibration streams (hidden states, one or two streams) a rank may hold in memory; 0: no limit. "
+         "Past it, batches are made to fit it (when calib.batch_tokens is 0) and each batch waits between blocks in "
+         "the calib.overflow form, at the cost of re-running each block once per linear group",
+         at_least(0)});
+  s.add({"calib.overflow", std::string("spill"),
+         "where batches wait past calib.max_resident_gb: spill (an unlinked scratch file under run.dir; exact, the "
+         "results do not change) or bf16 (in memory at half the bytes; changes the results slightly, and whether it "
+         "applies depends on the tokens per rank, so compare bf16 runs at the same rank count)",
+         one_of({"spill", "bf16"})});
 }
 
 void declare_export_options(Schema& s) {
