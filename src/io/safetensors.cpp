@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace maca::io {
 
@@ -208,15 +209,7 @@ class SafetensorsWriter::TmpFile {
   TmpFile& operator=(const TmpFile&) = delete;
 
   void write(const void* data, size_t n, uint64_t offset) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t{1} << 30), static_cast<off_t>(offset));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) fail("cannot write");
-      p += w;
-      offset += static_cast<uint64_t>(w);
-      n -= static_cast<size_t>(w);
-    }
+    if (!pwrite_all(fd_, data, n, offset)) fail("cannot write");
   }
 
   // Syncs, closes and renames onto `target`.

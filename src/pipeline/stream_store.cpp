@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/half.h"
 
 namespace maca::pipeline {
@@ -48,27 +49,11 @@ class SpillFile {
   }
 
   void write(const void* data, size_t n, int64_t offset) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::pwrite(fd_, p, std::min<size_t>(n, size_t{1} << 30), static_cast<off_t>(offset));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) fail("cannot write to");
-      p += w;
-      offset += w;
-      n -= static_cast<size_t>(w);
-    }
+    if (!pwrite_all(fd_, data, n, static_cast<uint64_t>(offset))) fail("cannot write to");
   }
 
   void read(void* data, size_t n, int64_t offset) const {
-    auto* p = static_cast<char*>(data);
-    while (n > 0) {
-      const ssize_t r = ::pread(fd_, p, std::min<size_t>(n, size_t{1} << 30), static_cast<off_t>(offset));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) fail("cannot read back");
-      p += r;
-      offset += r;
-      n -= static_cast<size_t>(r);
-    }
+    if (!pread_all(fd_, data, n, static_cast<uint64_t>(offset))) fail("cannot read back");
   }
 
  private:

@@ -66,32 +66,17 @@ class NcclComm final : public DeviceComm {
   std::string name() const override { return "nccl"; }
 
   void allreduce_sum(backend::Context& ctx, int64_t* data, size_t n) override {
-    if (n == 0) return;
-    guarded([&] {
-      const cudaStream_t s = stream(ctx);
-      wait(s);
-      Timer t;
-      const size_t per_call = chunk_bytes_ / sizeof(int64_t);
-      for (size_t i = 0; i < n; i += per_call)
-        MACA_NCCL_CHECK(ncclAllReduce(data + i, data + i, std::min(per_call, n - i), ncclInt64, ncclSum, comm_, s));
-      wait(s);
-      host_.add_stats({.allreduce_bytes = static_cast<int64_t>(n * sizeof(int64_t)), .allreduce_s = t.seconds()});
+    const double s = sum_in_chunks(ctx, data, n, [&](int64_t* p, size_t count, cudaStream_t st) {
+      return ncclAllReduce(p, p, count, ncclInt64, ncclSum, comm_, st);
     });
+    if (n) host_.add_stats({.allreduce_bytes = static_cast<int64_t>(n * sizeof(int64_t)), .allreduce_s = s});
   }
 
   void reduce_sum(backend::Context& ctx, int64_t* data, size_t n, int root) override {
-    if (n == 0) return;
-    guarded([&] {
-      const cudaStream_t s = stream(ctx);
-      wait(s);
-      Timer t;
-      const size_t per_call = chunk_bytes_ / sizeof(int64_t);
-      for (size_t i = 0; i < n; i += per_call)  // in place on root; the others' data is only sent
-        MACA_NCCL_CHECK(
-            ncclReduce(data + i, data + i, std::min(per_call, n - i), ncclInt64, ncclSum, root, comm_, s));
-      wait(s);
-      host_.add_stats({.reduce_bytes = static_cast<int64_t>(n * sizeof(int64_t)), .reduce_s = t.seconds()});
+    const double s = sum_in_chunks(ctx, data, n, [&](int64_t* p, size_t count, cudaStream_t st) {
+      return ncclReduce(p, p, count, ncclInt64, ncclSum, root, comm_, st);  // in place on root; the others only send
     });
+    if (n) host_.add_stats({.reduce_bytes = static_cast<int64_t>(n * sizeof(int64_t)), .reduce_s = s});
   }
 
   void allgather(backend::Context& ctx, const void* mine, size_t bytes_per_rank, void* out) override {
@@ -124,6 +109,25 @@ class NcclComm final : public DeviceComm {
   }
 
  private:
+  // One NCCL sum per chunk of at most chunk_bytes_ over the n words at `data`
+  // (call(pointer, count, stream) issues it), between two waits on ctx's
+  // stream; returns the seconds the collective took (0 for n = 0).
+  template <class Call>
+  double sum_in_chunks(backend::Context& ctx, int64_t* data, size_t n, Call call) {
+    if (n == 0) return 0;
+    double seconds = 0;
+    guarded([&] {
+      const cudaStream_t s = stream(ctx);
+      wait(s);
+      Timer t;
+      const size_t per_call = chunk_bytes_ / sizeof(int64_t);
+      for (size_t i = 0; i < n; i += per_call) MACA_NCCL_CHECK(call(data + i, std::min(per_call, n - i), s));
+      wait(s);
+      seconds = t.seconds();
+    });
+    return seconds;
+  }
+
   // Runs a step of joining the communicator; a failure ends every rank.
   template <class F>
   void joining(F&& step) {
