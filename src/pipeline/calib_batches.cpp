@@ -14,10 +14,12 @@ bool streams_exceed(int64_t tokens, int64_t hidden, bool with_fp, double max_res
 
 StreamPlan plan_streams(int64_t longest, int64_t hidden, bool with_fp, int64_t batch_tokens, double max_resident_gb,
                         StreamForm overflow, bool exceeds) {
-  if (!exceeds) return {.batch_tokens = batch_tokens};
+  StreamPlan plan;
+  plan.batch_tokens = batch_tokens;
+  if (!exceeds) return plan;
   const double per_token = 4.0 * static_cast<double>(hidden) * (with_fp ? 2 : 1);
   const auto fit = static_cast<int64_t>(max_resident_gb * double(1LL << 30) / per_token);
-  StreamPlan plan{.batch_tokens = batch_tokens, .form = overflow};
+  plan.form = overflow;
   if (batch_tokens == 0) plan.batch_tokens = std::max(fit, longest);
   if (plan.batch_tokens > fit)
     spdlog::warn("calib.max_resident_gb = {:g}: one batch of {} tokens holds {:.2f} GiB of f32 streams while it is "
