@@ -10,8 +10,9 @@
 //  - spill: written to an unlinked scratch file under run.dir (pwrite/pread,
 //    exact f32: the job's results do not change; the page cache may keep
 //    what memory allows, and the kernel can drop it);
-//  - bf16: rounded to bfloat16 in memory (half the bytes; changes the results
-//    slightly, docs/results.md measures by how much).
+//  - bf16: rounded to bfloat16 in memory (half the bytes; not bit-exact: on
+//    SmolLM2 the rounding moves about as much as with f32 statistics,
+//    docs/results.md).
 // Both keep the waiting data on the host, also for a GPU job.
 #pragma once
 

@@ -99,8 +99,9 @@ void declare_calib_options(Schema& s) {
          at_least(0)});
   s.add({"calib.overflow", std::string("spill"),
          "where batches wait past calib.max_resident_gb: spill (an unlinked scratch file under run.dir; exact, the "
-         "results do not change) or bf16 (in memory at half the bytes; changes the results slightly, and whether it "
-         "applies depends on the tokens per rank, so compare bf16 runs at the same rank count)",
+         "results do not change) or bf16 (in memory at half the bytes; not bit-exact: the rounding moves about as "
+         "much as with f32 statistics, and whether it applies depends on the tokens per rank, so compare bf16 runs "
+         "at the same rank count)",
          one_of({"spill", "bf16"})});
 }
 
