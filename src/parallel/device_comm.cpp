@@ -17,28 +17,11 @@ class StagedComm final : public DeviceComm {
   std::string name() const override { return "staged:" + host_.name(); }
 
   void allreduce_sum(backend::Context& ctx, int64_t* data, size_t n) override {
-    if (n == 0) return;
-    if (ctx.device().is_cpu()) {
-      host_.allreduce_sum(std::span<int64_t>(data, n));  // counts its own traffic
-      return;
-    }
-    if (size() == 1) return;  // the sum over one rank is the data
-
-    Tensor h = ctx.to_host(device_view(ctx, data, n * sizeof(int64_t)));  // after the queued work
-    host_.allreduce_sum(std::span<int64_t>(static_cast<int64_t*>(h.raw()), n));
-    upload(ctx, h, data);
+    staged_sum(ctx, data, n, true, [&](std::span<int64_t> words) { host_.allreduce_sum(words); });
   }
 
   void reduce_sum(backend::Context& ctx, int64_t* data, size_t n, int root) override {
-    if (n == 0) return;
-    if (ctx.device().is_cpu()) {
-      host_.reduce_sum(std::span<int64_t>(data, n), root);
-      return;
-    }
-    if (size() == 1) return;
-    Tensor h = ctx.to_host(device_view(ctx, data, n * sizeof(int64_t)));
-    host_.reduce_sum(std::span<int64_t>(static_cast<int64_t*>(h.raw()), n), root);
-    if (rank() == root) upload(ctx, h, data);
+    staged_sum(ctx, data, n, rank() == root, [&](std::span<int64_t> words) { host_.reduce_sum(words, root); });
   }
 
   void allgather(backend::Context& ctx, const void* mine, size_t bytes_per_rank, void* out) override {
@@ -71,6 +54,23 @@ class StagedComm final : public DeviceComm {
   }
 
  private:
+  // A host Comm sum over the n words at `data` (host_sum counts its own
+  // traffic): in place on the CPU; on a device through a host copy, whose
+  // result goes back when `result_here`; nothing to do with one rank (the
+  // sum over one rank is the data).
+  template <class HostSum>
+  void staged_sum(backend::Context& ctx, int64_t* data, size_t n, bool result_here, HostSum host_sum) {
+    if (n == 0) return;
+    if (ctx.device().is_cpu()) {
+      host_sum(std::span<int64_t>(data, n));
+      return;
+    }
+    if (size() == 1) return;
+    Tensor h = ctx.to_host(device_view(ctx, data, n * sizeof(int64_t)));  // after the queued work
+    host_sum(std::span<int64_t>(static_cast<int64_t*>(h.raw()), n));
+    if (result_here) upload(ctx, h, data);
+  }
+
   // `bytes` bytes of device memory at `p` as a tensor, for Context::to_host.
   static Tensor device_view(const backend::Context& ctx, const void* p, size_t bytes) {
     return Tensor::on_device(nullptr, const_cast<void*>(p), {static_cast<int64_t>(bytes)}, DType::U8, ctx.device());

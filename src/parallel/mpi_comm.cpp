@@ -32,28 +32,18 @@ class MpiComm final : public Comm {
   int local_size() const override { return local_size_; }
 
   void allreduce_sum(std::span<int64_t> data) override {
-    Timer t;
-    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
-    for (size_t i = 0; i < data.size(); i += per_chunk) {
-      const size_t n = std::min(per_chunk, data.size() - i);
-      MPI_Allreduce(MPI_IN_PLACE, data.data() + i, static_cast<int>(n), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    }
+    stats_.allreduce_s += in_chunks(data, [](int64_t* p, int n) {
+      MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    });
     stats_.allreduce_bytes += static_cast<int64_t>(data.size_bytes());
-    stats_.allreduce_s += t.seconds();
   }
 
   void reduce_sum(std::span<int64_t> data, int root) override {
-    Timer t;
-    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
-    for (size_t i = 0; i < data.size(); i += per_chunk) {
-      const auto n = static_cast<int>(std::min(per_chunk, data.size() - i));
-      if (rank_ == root)
-        MPI_Reduce(MPI_IN_PLACE, data.data() + i, n, MPI_INT64_T, MPI_SUM, root, MPI_COMM_WORLD);
-      else
-        MPI_Reduce(data.data() + i, nullptr, n, MPI_INT64_T, MPI_SUM, root, MPI_COMM_WORLD);
-    }
+    stats_.reduce_s += in_chunks(data, [&](int64_t* p, int n) {
+      MPI_Reduce(rank_ == root ? MPI_IN_PLACE : p, rank_ == root ? p : nullptr, n, MPI_INT64_T, MPI_SUM, root,
+                 MPI_COMM_WORLD);
+    });
     stats_.reduce_bytes += static_cast<int64_t>(data.size_bytes());
-    stats_.reduce_s += t.seconds();
   }
 
   int64_t allreduce_max(int64_t value) override {
@@ -96,6 +86,17 @@ class MpiComm final : public Comm {
   }
 
  private:
+  // call(pointer, count) once per chunk of at most kChunkBytes of `data`;
+  // returns the seconds it took.
+  template <class Call>
+  static double in_chunks(std::span<int64_t> data, Call call) {
+    Timer t;
+    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
+    for (size_t i = 0; i < data.size(); i += per_chunk)
+      call(data.data() + i, static_cast<int>(std::min(per_chunk, data.size() - i)));
+    return t.seconds();
+  }
+
   void bcast_bytes(uint8_t* data, int64_t n, int root) {
     for (int64_t i = 0; i < n; i += kChunkBytes)
       MPI_Bcast(data + i, static_cast<int>(std::min(kChunkBytes, n - i)), MPI_BYTE, root, MPI_COMM_WORLD);

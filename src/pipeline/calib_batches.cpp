@@ -7,9 +7,13 @@
 
 namespace maca::pipeline {
 
+int64_t stream_bytes(int64_t tokens, int64_t hidden, bool with_fp) {
+  return 4 * tokens * hidden * (with_fp ? 2 : 1);
+}
+
 bool streams_exceed(int64_t tokens, int64_t hidden, bool with_fp, double max_resident_gb) {
-  const double bytes = 4.0 * static_cast<double>(tokens) * static_cast<double>(hidden) * (with_fp ? 2 : 1);
-  return max_resident_gb > 0 && bytes > max_resident_gb * double(1LL << 30);
+  return max_resident_gb > 0 &&
+         static_cast<double>(stream_bytes(tokens, hidden, with_fp)) > max_resident_gb * double(1LL << 30);
 }
 
 StreamPlan plan_streams(int64_t longest, int64_t hidden, bool with_fp, int64_t batch_tokens, double max_resident_gb,
@@ -17,7 +21,7 @@ StreamPlan plan_streams(int64_t longest, int64_t hidden, bool with_fp, int64_t b
   StreamPlan plan;
   plan.batch_tokens = batch_tokens;
   if (!exceeds) return plan;
-  const double per_token = 4.0 * static_cast<double>(hidden) * (with_fp ? 2 : 1);
+  const auto per_token = static_cast<double>(stream_bytes(1, hidden, with_fp));
   const auto fit = static_cast<int64_t>(max_resident_gb * double(1LL << 30) / per_token);
   plan.form = overflow;
   if (batch_tokens == 0) plan.batch_tokens = std::max(fit, longest);

@@ -34,8 +34,10 @@ struct StreamPlan {
   std::shared_ptr<SpillFile> spill;  // for StreamForm::Spill
 };
 
-// Whether the f32 streams of `tokens` tokens of width `hidden` (two streams
-// `with_fp`) exceed calib.max_resident_gb (never when it is 0).
+// Bytes of the f32 streams of `tokens` tokens of width `hidden` (two streams
+// `with_fp`).
+int64_t stream_bytes(int64_t tokens, int64_t hidden, bool with_fp);
+// Whether they exceed calib.max_resident_gb (never when it is 0).
 bool streams_exceed(int64_t tokens, int64_t hidden, bool with_fp, double max_resident_gb);
 // The plan for streams whose longest sequence has `longest` tokens: without
 // `exceeds` (the ranks agree on it first), `batch_tokens` and f32 as they

@@ -263,9 +263,8 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   if (plan.form == StreamForm::Spill) plan.spill = open_spill_file(opt.run_dir, comm.rank());
   if (plan.form != StreamForm::F32)
     spdlog::info("calibration streams: {:.3g} GiB in f32 on rank 0, past calib.max_resident_gb = {:g}: batches of up "
-                 "to {} tokens, waiting between blocks as {}", 4.0 * static_cast<double>(set.total_tokens() * hidden) *
-                 (needs.cross ? 2 : 1) / double(1LL << 30), opt.max_resident_gb, plan.batch_tokens,
-                 stream_form_name(plan.form));
+                 "to {} tokens, waiting between blocks as {}", gib(stream_bytes(set.total_tokens(), hidden, needs.cross)),
+                 opt.max_resident_gb, plan.batch_tokens, stream_form_name(plan.form));
   std::vector<CalibBatch> batches = make_calib_batches(model, set, plan, needs.cross, seq_alpha);
   model.release_embedding();  // every calibration token is embedded; the blocks never read the table
   stages["calibration_s"] = t.seconds();
