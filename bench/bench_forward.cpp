@@ -29,6 +29,7 @@
 #include "config/search.h"
 #include "core/host_info.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/timer.h"
 #include "eval/perplexity.h"
 #include "io/text_stream.h"
@@ -80,6 +81,7 @@ double gemm_gflops(backend::Context& ctx, int64_t m, int64_t n, int64_t k, int r
 
 int main(int argc, char** argv) {
   kernels::cpu::reexec_with_fitting_cpu_runtime(argv);
+  use_mapped_large_allocations();  // as maca's main does, so the forward allocates as in a job
   std::string model_name = "smollm2-135m", data = "wikitext-2-raw/wiki.test.raw", device = "cpu";
   int64_t ctx_len = 2048, windows = 2;
   bool random_tokens = false;
@@ -155,10 +157,10 @@ int main(int argc, char** argv) {
     std::printf("forward: %s, ctx %lld, %lld windows: %.1f tokens/s, %.1f GFLOP/s (%.1f GFLOP per window), %.1fs\n",
                 model_name.c_str(), static_cast<long long>(ctx_len), static_cast<long long>(r.windows), r.tokens_per_s,
                 gflops, flops / static_cast<double>(r.windows) / 1e9, r.seconds);
-    // Targets: 40% of the BLAS sgemm rate on a CPU; on a GPU the issue's is 50%
+    // Targets: 70% of the BLAS sgemm rate on a CPU (issue 13); on a GPU the issue's is 50%
     // of the cuBLAS bf16 rate, which bench/gpu/check.sh measures beside this.
     std::printf("ratio: forward reaches %.0f%% of the best sgemm rate (%.1f GFLOP/s)%s\n", 100.0 * gflops / g_ref,
-                g_ref, ctx->device().is_cpu() ? "; target >= 40%" : "");
+                g_ref, ctx->device().is_cpu() ? "; target >= 70%" : "");
     std::printf("ppl over these windows: %.4f\n", r.ppl);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_forward: %s\n", e.what());

@@ -19,6 +19,7 @@
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/row_max.h"
 
 namespace maca::kernels::cpu {
 namespace {
@@ -28,8 +29,7 @@ namespace {
 void masked_softmax(float* row, int64_t n, int64_t lo, int64_t hi) {
   std::fill(row, row + lo, 0.0f);
   std::fill(row + hi + 1, row + n, 0.0f);
-  float mx = row[lo];
-  for (int64_t j = lo + 1; j <= hi; ++j) mx = std::max(mx, row[j]);
+  const float mx = row_max(row + lo, hi + 1 - lo);
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = lo; j <= hi; ++j) {

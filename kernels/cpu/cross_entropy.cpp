@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cpu/fast_exp.h"
+#include "kernels/cpu/row_max.h"
 #include "kernels/shared/elementwise_math.h"
 
 namespace maca::kernels::cpu {
@@ -18,8 +19,7 @@ void cross_entropy(backend::Context&, const Tensor& logits, std::span<const int3
 #pragma omp parallel for schedule(static) if (rows * vocab > 65536)
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = lp + i * vocab;
-    float mx = row[0];
-    for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, row[j]);
+    const float mx = row_max(row, vocab);
     double sum = 0.0;  // terms in fp32 (relative error ~1e-7 each), accumulated in fp64
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < vocab; ++j) sum += static_cast<double>(fast_expf(row[j] - mx));

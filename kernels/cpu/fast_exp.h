@@ -8,14 +8,16 @@
 // the cross-entropy and SiLU, where glibc's scalar expf was 12% of a forward.
 #pragma once
 
-#include <algorithm>
+#include <bit>
 #include <cstdint>
-#include <cstring>
 
 namespace maca::kernels::cpu {
 
 inline float fast_expf(float x) {
-  x = std::min(std::max(x, -87.3f), 88.3f);
+  // Clamped with selects on values (std::min/max return references, which
+  // GCC keeps as branches and then refuses to vectorize the caller's loop).
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
   const float t = x * 1.44269504088896341f;
   const float n = (t + 12582912.0f) - 12582912.0f;  // round to nearest integer
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
@@ -26,10 +28,7 @@ inline float fast_expf(float x) {
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * (r * r) + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
+  return y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
 }
 
 }  // namespace maca::kernels::cpu
