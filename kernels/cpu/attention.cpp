@@ -62,6 +62,10 @@ struct Task {
   int64_t h, i0, rows;
 };
 
+void grow(std::vector<float>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
+}
+
 int64_t first_visible(int64_t query_pos, int64_t k_pos, int64_t window) {
   return window > 0 ? std::max(k_pos, query_pos - window + 1) : k_pos;
 }
@@ -83,7 +87,13 @@ void run_tasks(const float* qp, float* op, std::span<const SeqView> seqs, const 
   const int64_t q_stride = s.hq * d, kv_stride = s.hkv * d;
 #pragma omp parallel if (tasks.size() > 1)
   {
-    std::vector<float> qbuf(group * tile * d), scores(group * tile * max_keys), obuf(group * tile * d);
+    // Per-thread buffers kept across calls (grown, never shrunk): fresh
+    // megabyte-sized ones would be new mappings faulting on every page, for
+    // every layer (core/memory.h).
+    thread_local std::vector<float> qbuf, scores, obuf;
+    grow(qbuf, group * tile * d);
+    grow(scores, group * tile * max_keys);
+    grow(obuf, group * tile * d);
 #pragma omp for schedule(dynamic)
     for (size_t t = 0; t < tasks.size(); ++t) {
       const auto [seq, h, i0, rows] = tasks[t];

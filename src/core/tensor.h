@@ -70,6 +70,8 @@ class Tensor {
   static Tensor on_device(std::shared_ptr<void> storage, void* data, Shape shape, DType dtype, Device device);
 
   bool defined() const { return data_ != nullptr; }
+  // True when no other Tensor (view, reshape, copy) shares this one's storage.
+  bool sole_owner() const { return storage_.use_count() == 1; }
   const Shape& shape() const { return shape_; }
   int ndim() const { return static_cast<int>(shape_.size()); }
   int64_t dim(int i) const;  // negative i counts from the end

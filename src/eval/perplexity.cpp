@@ -43,6 +43,7 @@ PerplexityResult perplexity(const model::Model& model, std::span<const int32_t> 
   // thread count.
   std::vector<double> window_nll(static_cast<size_t>(mine.size()), 0.0);
   std::vector<double> nll(static_cast<size_t>(opt.ctx - 1));
+  const model::Model::BufferReuse reuse(model);
   for (int64_t c0 = mine.begin; c0 < mine.end; c0 += per_chunk) {
     const int64_t nc = std::min(per_chunk, mine.end - c0);
     const auto chunk_ids = ids.subspan(static_cast<size_t>(c0 * opt.ctx), static_cast<size_t>(nc * opt.ctx));

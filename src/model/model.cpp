@@ -106,6 +106,22 @@ void Model::forward_block(const BlockWeights& w, int b, Tensor& hidden, KvCache&
   run_block(w, b, hidden, step.lens, &cached, nullptr, {});
 }
 
+Model::BufferReuse::BufferReuse(const Model& model) : model_(&model) { ++model.reuse_scopes_; }
+
+Model::BufferReuse::~BufferReuse() {
+  if (--model_->reuse_scopes_ == 0) model_->kept_ = {};
+}
+
+Tensor Model::buffer(Buffer which, Shape shape) const {
+  if (reuse_scopes_ == 0) return ctx_->empty(std::move(shape));
+  Tensor& kept = kept_[static_cast<size_t>(which)];
+  if (!kept.defined() || kept.shape() != shape || !kept.sole_owner()) {
+    kept = Tensor();  // dropped first, so the old and the new never coexist
+    kept = ctx_->empty(std::move(shape));
+  }
+  return kept;
+}
+
 void Model::run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<const int64_t> seq_lens,
                       const Cached* cached, const CaptureFn* capture, std::optional<LinearGroup> stop_after) const {
   backend::Context& ctx = *ctx_;
@@ -124,10 +140,11 @@ void Model::run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<co
   const bool unit = s.norm_unit_offset;
 
   // Attention.
-  Tensor x = ctx.empty({tokens, s.hidden});
+  Tensor x = buffer(Buffer::Normed, {tokens, s.hidden});
   backend::rmsnorm(ctx, hidden, w.input_norm, eps, unit, x);
   if (captured(LinearGroup::Qkv, x)) return;
-  Tensor q = ctx.empty({tokens, hq * d}), k = ctx.empty({tokens, hkv * d}), v = ctx.empty({tokens, hkv * d});
+  Tensor q = buffer(Buffer::Q, {tokens, hq * d}), k = buffer(Buffer::K, {tokens, hkv * d}),
+         v = buffer(Buffer::V, {tokens, hkv * d});
   backend::linear(ctx, x, w.q, w.q_bias, linear_lens, q);
   backend::linear(ctx, x, w.k, w.k_bias, linear_lens, k);
   backend::linear(ctx, x, w.v, w.v_bias, linear_lens, v);
@@ -139,7 +156,7 @@ void Model::run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<co
     backend::rmsnorm(ctx, q_rows, w.q_norm, eps, unit, q_rows);
     backend::rmsnorm(ctx, k_rows, w.k_norm, eps, unit, k_rows);
   }
-  Tensor attn = ctx.empty({tokens, hq, d});
+  Tensor attn = buffer(Buffer::Attn, {tokens, hq, d});
   if (cached) {
     const std::vector<int64_t> start = cached->cache->start_positions(*cached->step);
     backend::rope(ctx, q, seq_lens, s.inv_freq(b), start);
@@ -161,7 +178,7 @@ void Model::run_block(const BlockWeights& w, int b, Tensor& hidden, std::span<co
   // Feed-forward.
   backend::rmsnorm(ctx, hidden, w.pre_mlp_norm, eps, unit, x);
   if (captured(LinearGroup::GateUp, x)) return;
-  Tensor gate = ctx.empty({tokens, s.intermediate}), up = ctx.empty({tokens, s.intermediate});
+  Tensor gate = buffer(Buffer::Gate, {tokens, s.intermediate}), up = buffer(Buffer::Up, {tokens, s.intermediate});
   backend::linear(ctx, x, w.gate, w.gate_bias, linear_lens, gate);
   backend::linear(ctx, x, w.up, w.up_bias, linear_lens, up);
   backend::gated_activation(ctx, gate, up, s.activation, gate);

@@ -115,6 +115,7 @@ class BlockRun {
   // forward reads its weights, so the stream leaves through the rounded block.
   void run_fused(CalibBatch& batch) {
     backend::Context& ctx = model_.context();
+    const model::Model::BufferReuse reuse(model_);
     std::array<Tensor, 4> fp_inputs;
     if (batch.fp.defined()) {
       const model::CaptureFn keep = [&](int, LinearGroup g, const Tensor& x) { fp_inputs[gi(g)] = ctx.clone(x); };
@@ -152,6 +153,7 @@ class BlockRun {
   void capture(std::span<const LinearGroup> groups, std::vector<CalibBatch>& batches) {
     const LinearGroup last = groups.back();
     auto wanted = [&](LinearGroup g) { return std::find(groups.begin(), groups.end(), g) != groups.end(); };
+    const model::Model::BufferReuse reuse(model_);
     for (CalibBatch& batch : batches) {
       std::array<Tensor, 4> fp_inputs;
       if (batch.fp.defined()) {

@@ -82,6 +82,7 @@ calib::CalibSet local_shard(const calib::CalibSet& set, int rank, int ranks) {
 void forward_streams(const model::Model& model, int b, const model::BlockWeights& w, const model::BlockWeights& fp_w,
                      std::vector<CalibBatch>& batches) {
   backend::Context& ctx = model.context();
+  const model::Model::BufferReuse reuse(model);
   for (CalibBatch& batch : batches) {
     for (auto [stream, weights] : {std::pair{&batch.fp, &fp_w}, std::pair{&batch.q, &w}}) {
       if (!stream->defined()) continue;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,37 @@ TEST_P(ModelParity, CaptureSeesEachGroupInput) {
                                                            {LinearGroup::GateUp, {t, s.hidden}},
                                                            {LinearGroup::Down, {t, s.intermediate}}};
   EXPECT_EQ(seen, want);
+}
+
+// Under a BufferReuse scope the forward gives the same bytes, and a buffer a
+// caller still holds after a call (here the group inputs a capture kept
+// without a copy) is never handed to the next call.
+TEST_P(ModelParity, BufferReuseKeepsBytesAndHeldBuffers) {
+  const Tensor fresh = run(model_, fx_.ids, fx_.seq_lens);
+  std::vector<Tensor> held;
+  const CaptureFn keep = [&](int, LinearGroup, const Tensor& input) { held.push_back(input); };
+  Tensor reused;
+  {
+    const Model::BufferReuse reuse(model_);
+    Tensor hidden = model_.embed(fx_.ids);
+    for (int b = 0; b < model_.spec().n_layers; ++b) {
+      const BlockWeights w = model_.load_block(b);
+      Tensor copy = hidden.clone();  // other values than hidden's, so an overwrite shows
+      for (int64_t i = 0; i < copy.numel(); ++i) copy.data<float>()[i] += 1.0f;
+      held.clear();
+      model_.forward_block(w, b, copy, fx_.seq_lens, &keep);
+      ASSERT_EQ(held.size(), 4u);
+      std::vector<std::vector<float>> values;  // as the call left them
+      for (const Tensor& t : held) values.emplace_back(t.data<float>(), t.data<float>() + t.numel());
+      model_.forward_block(w, b, hidden, fx_.seq_lens);  // must not write into them
+      for (size_t i = 0; i < held.size(); ++i)
+        EXPECT_EQ(std::memcmp(held[i].data<float>(), values[i].data(), held[i].nbytes()), 0)
+            << "block " << b << ", group input " << i;
+    }
+    reused = model_.logits(hidden);
+  }
+  ASSERT_EQ(reused.numel(), fresh.numel());
+  EXPECT_EQ(std::memcmp(reused.data<float>(), fresh.data<float>(), fresh.nbytes()), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, ModelParity, ::testing::Values("llama", "qwen2", "qwen3", "gemma3"));
