@@ -155,7 +155,16 @@ std::string Fnv1a::hex() const { return fmt::format("{:016x}", hash_); }
 bool quantize_key(std::string_view key) {
   for (const std::string_view section : {"run.", "eval.", "export.", "inspect.", "sweep.", "gen.", "faq."})
     if (key.starts_with(section)) return false;
+  for (const std::string_view memory_only : {"calib.batch_tokens", "calib.max_resident_gb", "calib.overflow"})
+    if (key == memory_only) return false;
   return true;
+}
+
+void add_config_item(Fingerprint& fp, const std::string& key, const std::string& value) {
+  FingerprintPart& part = fp.parts.at("config");
+  part.items[key] = value;
+  part.hash = hash_items(part.items);
+  part.description = fmt::format("{} options", part.items.size());
 }
 
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,

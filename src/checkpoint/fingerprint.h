@@ -56,8 +56,17 @@ struct Fingerprint {
 // `calib_hash` comes from hash_calibration (or any stable text identifying the
 // calibration set); `ranks` is the number of ranks of the job.
 using KeyFilter = std::function<bool(std::string_view key)>;
-// The config keys that can change a quantize job's result.
+// The config keys that can change a quantize job's result. Not
+// calib.batch_tokens, calib.max_resident_gb nor calib.overflow: they bound
+// memory, and the streams give the same bytes in any batching, in memory or
+// spilled; the one thing they can change, whether the streams wait in bf16,
+// depends on the rank count too, so the job records that outcome itself
+// (add_config_item).
 bool quantize_key(std::string_view key);
+
+// Adds an item a job derives from its options to the config part (and
+// rehashes it); a resume that derives another value is refused naming `key`.
+void add_config_item(Fingerprint& fp, const std::string& key, const std::string& value);
 
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
                              const std::string& calib_hash, const KeyFilter& affects_results = quantize_key);

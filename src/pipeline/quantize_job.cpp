@@ -237,14 +237,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
                   {"head_mass_fraction", summary.head_mass_fraction}, {"summary", calib::to_string(summary)}};
   }
 
-  // The run directory: resume what a killed run left when it is the same job,
-  // refuse when it is not (before anything there changes).
-  const checkpoint::Fingerprint fingerprint =
-      checkpoint::make_fingerprint(cfg, source->files(), calibration_hash(set));
-  if (comm.rank() == 0) create_run_dir(opt.run_dir);
-  RunCheckpoint ck = RunCheckpoint::open(opt.run_dir, fingerprint, opt.resume, comm);
-  if (comm.rank() == 0) write_atomic(opt.run_dir / "config.resolved.yaml", cfg.to_yaml());
-
+  checkpoint::Fingerprint fingerprint = checkpoint::make_fingerprint(cfg, source->files(), calibration_hash(set));
   set = local_shard(set, comm.rank(), comm.size());
   if (comm.size() > 1)
     spdlog::info("{} ranks; rank 0 forwards {} sequences, {} tokens", comm.size(), set.sequences.size(),
@@ -260,6 +253,15 @@ std::filesystem::path run_quantize(const config::Config& requested) {
       comm.allreduce_max(streams_exceed(set.total_tokens(), hidden, needs.cross, opt.max_resident_gb) ? 1 : 0) != 0;
   StreamPlan plan = plan_streams(longest, hidden, needs.cross, opt.batch_tokens, opt.max_resident_gb, opt.overflow,
                                  exceeds);
+
+  // The run directory: resume what a killed run left when it is the same job,
+  // refuse when it is not (before anything there changes). The streams' form
+  // is part of the job: bf16 changes the result, spilling does not.
+  checkpoint::add_config_item(fingerprint, "calibration streams between blocks",
+                              plan.form == StreamForm::Bf16 ? "bf16" : "f32");
+  if (comm.rank() == 0) create_run_dir(opt.run_dir);
+  RunCheckpoint ck = RunCheckpoint::open(opt.run_dir, fingerprint, opt.resume, comm);
+  if (comm.rank() == 0) write_atomic(opt.run_dir / "config.resolved.yaml", cfg.to_yaml());
   if (plan.form == StreamForm::Spill) plan.spill = open_spill_file(opt.run_dir, comm.rank());
   if (plan.form != StreamForm::F32)
     spdlog::info("calibration streams: {:.3g} GiB in f32 on rank 0, past calib.max_resident_gb = {:g}: batches of up "

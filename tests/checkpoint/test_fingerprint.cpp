@@ -88,9 +88,22 @@ TEST_F(FingerprintTest, OptionsThatCannotChangeTheResultDoNotCount) {
   cfg_.set("eval.ctx", "512", "test");
   cfg_.set("export.fake_quant", "false", "test");
   cfg_.set("inspect.tensors", "true", "test");
+  cfg_.set("calib.batch_tokens", "4096", "test");  // memory bounds: the same bytes in any batching
+  cfg_.set("calib.max_resident_gb", "2", "test");
+  cfg_.set("calib.overflow", "bf16", "test");
   EXPECT_TRUE(differences(a, make(cfg_)).empty());
   EXPECT_EQ(a.parts.at("config").items.count("run.dir"), 0u);
   EXPECT_EQ(a.parts.at("config").items.count("calib.seed"), 1u);
+}
+
+TEST_F(FingerprintTest, DerivedConfigItemCountsAndIsNamed) {
+  Fingerprint a = make(cfg_), b = make(cfg_);
+  add_config_item(a, "calibration streams between blocks", "f32");
+  add_config_item(b, "calibration streams between blocks", "f32");
+  EXPECT_TRUE(differences(a, b).empty());
+  EXPECT_EQ(digest(a), digest(b));
+  add_config_item(b, "calibration streams between blocks", "bf16");
+  expect_one_difference(a, b, {"config differs: calibration streams between blocks was f32, now bf16"});
 }
 
 TEST_F(FingerprintTest, ModelSizeChangeIsNamed) {

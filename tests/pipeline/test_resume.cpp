@@ -159,6 +159,27 @@ TEST_F(Resume, ChangedJobIsRefusedNamingWhatDiffers) {
   EXPECT_EQ(run(job("r")).code, 0);
 }
 
+// calib.max_resident_gb only bounds memory while the streams stay f32
+// (spilled: the same bytes), so a run resumes without it; one whose streams
+// waited in bf16 does not, and the refusal names the streams' form.
+TEST_F(Resume, MemoryLimitChangesResumeUnlessTheStreamsChangeForm) {
+  ASSERT_EQ(run(job("ref")).code, 0);
+  const std::vector<std::string> limit = {"--set", "calib.max_resident_gb=0.00001"};
+  ASSERT_TRUE(run(job("spilled", limit), {"MACA_FAULT_CHECKPOINT=kill:1"}).signaled);
+  ASSERT_TRUE(fs::exists(dir_ / "spilled" / "checkpoint" / "block-00000.h5"));
+  std::string log;
+  ASSERT_EQ(run(job("spilled"), {}, &log).code, 0) << log;
+  expect_same_outputs("ref", "spilled");
+
+  std::vector<std::string> bf16 = limit;
+  for (const char* a : {"--set", "calib.overflow=bf16"}) bf16.push_back(a);
+  ASSERT_TRUE(run(job("bf16", bf16), {"MACA_FAULT_CHECKPOINT=kill:1"}).signaled);
+  EXPECT_EQ(run(job("bf16"), {}, &log).code, 1);
+  EXPECT_TRUE(contains(log, "cannot resume") && contains(log, "calibration streams between blocks was bf16, now f32"))
+      << log;
+  EXPECT_EQ(run(job("bf16", bf16), {}, &log).code, 0) << log;
+}
+
 TEST_F(Resume, ChangedModelFilesAreRefused) {
   fs::copy(fs::path(MACA_FIXTURES) / "model" / "llama", dir_ / "model");
   std::vector<std::string> a = job("r", {"--set", "model.path=" + (dir_ / "model").string()});
