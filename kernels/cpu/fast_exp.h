@@ -14,8 +14,9 @@
 namespace maca::kernels::cpu {
 
 inline float fast_expf(float x) {
-  // Clamped with selects on values (std::min/max return references, which
-  // GCC keeps as branches and then refuses to vectorize the caller's loop).
+  // Clamped by two selects. They become vector min/max, and the caller's loop
+  // vectorizes, only under -fno-trapping-math (set for the CPU kernels in
+  // kernels/CMakeLists.txt); with GCC's default the compares stay branches.
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
   const float t = x * 1.44269504088896341f;
