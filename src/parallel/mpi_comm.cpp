@@ -86,20 +86,20 @@ class MpiComm final : public Comm {
   }
 
  private:
-  // call(pointer, count) once per chunk of at most kChunkBytes of `data`;
-  // returns the seconds it took.
-  template <class Call>
-  static double in_chunks(std::span<int64_t> data, Call call) {
+  // call(pointer, count) once per chunk of at most kChunkBytes of `data`
+  // (MPI counts are ints); returns the seconds it took.
+  template <class T, class Call>
+  static double in_chunks(std::span<T> data, Call call) {
     Timer t;
-    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(int64_t)));
+    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(T)));
     for (size_t i = 0; i < data.size(); i += per_chunk)
       call(data.data() + i, static_cast<int>(std::min(per_chunk, data.size() - i)));
     return t.seconds();
   }
 
   void bcast_bytes(uint8_t* data, int64_t n, int root) {
-    for (int64_t i = 0; i < n; i += kChunkBytes)
-      MPI_Bcast(data + i, static_cast<int>(std::min(kChunkBytes, n - i)), MPI_BYTE, root, MPI_COMM_WORLD);
+    in_chunks(std::span<uint8_t>(data, static_cast<size_t>(n)),
+              [&](uint8_t* p, int count) { MPI_Bcast(p, count, MPI_BYTE, root, MPI_COMM_WORLD); });
   }
 
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
