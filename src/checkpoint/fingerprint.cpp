@@ -40,12 +40,17 @@ FingerprintPart text_part(const std::string& text) {
   return {h.hex(), text, {}};
 }
 
+// Hash and description of a config part from its items.
+void seal_config(FingerprintPart& part) {
+  part.hash = hash_items(part.items);
+  part.description = fmt::format("{} options", part.items.size());
+}
+
 FingerprintPart config_part(const config::Config& config, const KeyFilter& affects_results) {
   FingerprintPart part;
   for (const config::Option& option : config.schema().options())
     if (affects_results(option.key)) part.items[option.key] = config::format_value(config.value(option.key));
-  part.hash = hash_items(part.items);
-  part.description = fmt::format("{} options", part.items.size());
+  seal_config(part);
   return part;
 }
 
@@ -163,8 +168,7 @@ bool quantize_key(std::string_view key) {
 void add_config_item(Fingerprint& fp, const std::string& key, const std::string& value) {
   FingerprintPart& part = fp.parts.at("config");
   part.items[key] = value;
-  part.hash = hash_items(part.items);
-  part.description = fmt::format("{} options", part.items.size());
+  seal_config(part);
 }
 
 Fingerprint make_fingerprint(const config::Config& config, const std::vector<std::filesystem::path>& model_files,
