@@ -65,18 +65,17 @@ class BlockRun {
     // Phase 1: this rank's share; phase 2: exchange, so that in owner mode
     // the ranks round their layers at the same time.
     const std::vector<int> owner = owners(todo);
-    Tensor h, d;
-    if (needs_.hessian && !todo.empty()) finalize_statistics(g, owner, h, d);
+    quant::PreparedStats prep;
+    if (needs_.hessian && !todo.empty()) prep = prepare_group(g, todo, owner);
     std::vector<QuantizedLinear> mine(todo.size());
     std::vector<double> seconds(todo.size(), 0.0);
     for (size_t i = 0; i < todo.size(); ++i) {
       Timer t;
-      mine[i] = round_share(*todo[i], owner[i], {.h = h.defined() ? &h : nullptr, .d = d.defined() ? &d : nullptr});
+      mine[i] = round_share(*todo[i], owner[i], prep);
       seconds[i] = t.seconds();
       stats_.round_s += seconds[i];
     }
-    h = Tensor();  // the statistics are not needed for the exchange
-    d = Tensor();
+    prep = quant::PreparedStats();  // not needed for the exchange
     for (size_t i = 0; i < todo.size(); ++i) {
       const BlockLayer& layer = *todo[i];
       QuantizedLinear ql = gather(std::move(mine[i]), owner[i]);
@@ -190,6 +189,26 @@ class BlockRun {
   }
   int rank() const { return opt_.comm ? opt_.comm->rank() : 0; }
 
+  // The group's statistics, summed over the ranks and prepared for the
+  // method once for all its layers, on the ranks that round some of it
+  // (nothing on the others).
+  quant::PreparedStats prepare_group(LinearGroup g, const std::vector<const BlockLayer*>& todo,
+                                     const std::vector<int>& owner) {
+    Tensor h, d;
+    finalize_statistics(g, owner, h, d);
+    bool rounds_some = false;
+    for (size_t i = 0; i < todo.size(); ++i) rounds_some |= share_of(*todo[i], owner[i]).size() > 0;
+    if (!h.defined() || !rounds_some) return {};
+    Timer t;
+    const std::string label = todo.size() == 1 ? todo.front()->name
+                                               : fmt::format("{} (group {})", todo.front()->name,
+                                                             model::linear_group_name(g));
+    quant::PreparedStats p = quant::prepare(model_.context(), opt_.method->prep_request(),
+                                            {.h = &h, .d = d.defined() ? &d : nullptr}, opt_.method->grid(), label);
+    stats_.round_s += t.seconds();
+    return p;
+  }
+
   // Sums the group's raw statistics over the ranks and finalizes H (and D)
   // on the ranks that round some of the group: all of them in rows mode; in
   // owner mode the owners of its layers. A group with one owner (o_proj,
@@ -240,23 +259,27 @@ class BlockRun {
     return parallel::assign_owners(cost, ranks());
   }
 
-  // What this rank rounds of `layer`: its row slice, or the whole layer when
-  // it owns it (owner >= 0), or nothing.
-  QuantizedLinear round_share(const BlockLayer& layer, int owner, const quant::LayerStats& stats) const {
+  // The rows of `layer` this rank rounds: its row slice, or the whole layer
+  // when it owns it (owner >= 0), or none.
+  parallel::RowRange share_of(const BlockLayer& layer, int owner) const {
+    const int64_t rows = layer.weight->dim(0);
+    if (owner >= 0) return owner == rank() ? parallel::RowRange{0, rows} : parallel::RowRange{};
+    return parallel::split_rows(rows, ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
+  }
+
+  // This rank's share of `layer`, rounded with the group's prepared statistics.
+  QuantizedLinear round_share(const BlockLayer& layer, int owner, const quant::PreparedStats& prep) const {
+    const parallel::RowRange r = share_of(layer, owner);
+    if (r.size() == 0) return {};
     const auto prev = opt_.previous_alpha_star.find(layer.type);
     const quant::LayerSite site{
         .name = layer.name,
         .type = layer.type,
         .block = b_,
         .previous_alpha_star = prev == opt_.previous_alpha_star.end() ? std::nullopt : std::optional(prev->second)};
-    const quant::Method& m = *opt_.method;
     backend::Context& rc = model_.context();
-    const Tensor w = model_.context().to_host(*layer.weight);
-    if (owner >= 0) return owner == rank() ? m.round(rc, w, stats, site) : QuantizedLinear{};
-    const parallel::RowRange r = parallel::split_rows(layer.weight->dim(0), ranks(), quant::kRowTile)[static_cast<size_t>(rank())];
-    if (r.size() == 0) return {};
-    if (r.size() == w.dim(0)) return m.round(rc, w, stats, site);
-    return m.round(rc, w.slice_rows(r.begin, r.end), stats, site);
+    const Tensor w = rc.to_host(*layer.weight);
+    return opt_.method->round(rc, r.size() == w.dim(0) ? w : w.slice_rows(r.begin, r.end), prep, site);
   }
 
   // The whole layer on every rank.

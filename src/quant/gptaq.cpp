@@ -1,8 +1,6 @@
 // GPTAQ (algorithms.md §4, the asymmetric baseline): GPTQ's loop (gptq.h)
 // rounding towards the shifted target W_α = W + α·W·D·H_λ⁻¹ with a fixed α
 // (quant.gptaq.alpha), the shift applied on the device before rounding.
-#include <cmath>
-
 #include "backend/ops.h"
 #include "core/error.h"
 #include "quant/gptq.h"
@@ -10,20 +8,6 @@
 #include "quant/methods.h"
 
 namespace maca::quant {
-
-std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer) {
-  const int64_t n = h.n;
-  MACA_CHECK(D.dtype() == DType::F32 && D.device().is_cpu() && D.ndim() == 2 && D.dim(0) == n && D.dim(1) == n,
-             "layer {}: the asymmetric statistics D must be host f32 [{}, {}], got {}", layer, n, n, D.str());
-  const float* src = D.data<float>();
-  std::vector<double> d(src, src + n * n);
-  for (double v : d)
-    MACA_CHECK(std::isfinite(v), "layer {}: the asymmetric statistics D have a non-finite entry ({})", layer, v);
-  for (int64_t i = 0; i < n; ++i)
-    if (h.dead[i])
-      for (int64_t j = 0; j < n; ++j) d[i * n + j] = d[j * n + i] = 0;
-  return d;
-}
 
 void cross_term(backend::Context& ctx, const double* w, int64_t rows, int64_t n, const double* d,
                 const double* factor, bool upper, double* out) {
@@ -38,16 +22,16 @@ class Gptaq final : public Method {
   Gptaq(const QuantOptions& grid, const GptqOptions& gptq, double alpha) : Method(grid), gptq_(gptq), alpha_(alpha) {}
   const char* name() const override { return "gptaq"; }
   Needs needs() const override { return {.hessian = true, .cross = true}; }
-  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+  PrepRequest prep_request() const override { return gptq_request(gptq_, true); }
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep,
                         const LayerSite& site) const override {
-    MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptaq needs the layer's Hessian", site.name);
-    MACA_CHECK(stats.d && stats.d->defined(), "layer {}: gptaq needs the asymmetric statistics D", site.name);
-    GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, gptq_, site.name, name(), true);
+    GptqLayer l = gptq_prepare(W, prep, grid_, gptq_, site.name, name());
+    MACA_ASSERT(prep.factors.h_factor.defined() && prep.d.defined(), "layer {}: prepared without GPTAQ's shift",
+                site.name);
     l.q.alpha = alpha_;
-    std::vector<double> d = load_cross(*stats.d, l.h, site.name);
     const int64_t n = l.q.cols;
-    Tensor d_dev = ctx.to_device(host_view(d, {n, n}));
-    const Tensor& factor = l.factors.h_factor;
+    const Tensor& d_dev = prep.d;
+    const Tensor& factor = prep.factors.h_factor;
     gptq_round(ctx, l, grid_, gptq_, [&](backend::Context& c, double* w, int64_t, int64_t nr) {
       Tensor m = c.empty({nr, n}, DType::F64);
       auto* mp = m.device_data<double>();

@@ -37,14 +37,6 @@ namespace {
 constexpr int64_t kCpuChunkRows = 1024;
 static_assert(kCpuChunkRows % kRowTile == 0);
 
-// Inputs by diag(H) descending; ties keep the original order.
-std::vector<int32_t> act_order_perm(const LoadedHessian& h) {
-  std::vector<int32_t> perm(static_cast<size_t>(h.n));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return h.at(a, a) > h.at(b, b); });
-  return perm;
-}
-
 // What every chunk of a layer shares, on the context's device.
 struct LayerBuffers {
   Tensor hinv;    // [cols, cols] upper Cholesky factor of H⁻¹, processing order
@@ -139,30 +131,25 @@ std::vector<double> round_rows(backend::Context& ctx, Tensor w, int64_t r0, int6
 
 }  // namespace
 
-Tensor host_view(std::vector<double>& v, Shape shape) {
-  MACA_ASSERT(static_cast<int64_t>(v.size()) == shape_numel(shape), "host_view: {} values for {}", v.size(),
-              shape_str(shape));
-  return Tensor::borrow(v.data(), std::move(shape), DType::F64, nullptr);
+PrepRequest gptq_request(const GptqOptions& opt, bool asymmetric) {
+  return {.hessian = true,
+          .order = opt.act_order ? ColumnOrder::DiagDescending : ColumnOrder::Input,
+          .factors = {.hinv_u = true, .h_factor = asymmetric},
+          .cross = asymmetric};
 }
 
-GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid,
-                       const GptqOptions& opt, const std::string& layer, const char* method, bool want_h_factor) {
-  GptqLayer l{.w = load_weight(W, layer), .h = load_hessian(H, W.dim(1), layer)};
+GptqLayer gptq_prepare(const Tensor& W, const PreparedStats& prep, const QuantOptions& grid, const GptqOptions& opt,
+                       const std::string& layer, const char* method) {
+  GptqLayer l{.w = load_weight(W, prep, layer), .prep = &prep};
   const int64_t rows = W.dim(0), cols = W.dim(1);
-  zero_dead_inputs(l.w, l.h);
+  MACA_ASSERT(prep.factors.hinv_u.defined(), "layer {}: prepared without GPTQ's factor", layer);
 
   QuantizedLinear& q = l.q;
   q = new_result(rows, cols, grid, method);
   q.act_order = opt.act_order;
   q.static_groups = opt.static_groups;
-  if (opt.act_order) {
-    q.perm = act_order_perm(l.h);
-  } else {
-    q.perm.resize(static_cast<size_t>(cols));
-    std::iota(q.perm.begin(), q.perm.end(), 0);
-  }
-  l.factors = damped_factors(ctx, l.h, q.perm, grid, layer, {.hinv_u = true, .h_factor = want_h_factor});
-  q.damp = l.factors.damp;
+  q.perm = prep.perm;
+  q.damp = prep.factors.damp;
 
   const int64_t g = grid.group_size < 0 ? cols : grid.group_size;
   q.scales.resize(static_cast<size_t>((cols + g - 1) / g * rows));
@@ -182,7 +169,7 @@ void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, c
                 const RowTransform& transform) {
   QuantizedLinear& q = l.q;
   const int64_t rows = q.rows, cols = q.cols;
-  LayerBuffers lb{.hinv = l.factors.hinv_u,
+  LayerBuffers lb{.hinv = l.prep->factors.hinv_u,
                   .grp = ctx.to_device(Tensor::borrow(l.grp.data(), {cols}, DType::I32, nullptr)),
                   .scales = ctx.empty({static_cast<int64_t>(q.scales.size()) / rows, rows}),
                   .zeros = ctx.empty({static_cast<int64_t>(q.zeros.size()) / rows, rows}, DType::I32)};
@@ -234,10 +221,10 @@ class Gptq final : public Method {
   Gptq(const QuantOptions& grid, const GptqOptions& opt) : Method(grid), opt_(opt) {}
   const char* name() const override { return "gptq"; }
   Needs needs() const override { return {.hessian = true}; }
-  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+  PrepRequest prep_request() const override { return gptq_request(opt_, false); }
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep,
                         const LayerSite& site) const override {
-    MACA_CHECK(stats.h && stats.h->defined(), "layer {}: gptq needs the layer's Hessian", site.name);
-    GptqLayer l = gptq_prepare(ctx, W, *stats.h, grid_, opt_, site.name, name(), false);
+    GptqLayer l = gptq_prepare(W, prep, grid_, opt_, site.name, name());
     gptq_round(ctx, l, grid_, opt_, {});
     return std::move(l.q);
   }

@@ -10,7 +10,7 @@
 #include "backend/context.h"
 #include "config/config.h"
 #include "core/quantized.h"
-#include "quant/hessian_prep.h"
+#include "quant/prepared_stats.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
@@ -32,17 +32,20 @@ struct GptqOptions {
 void declare_gptq_options(config::Schema& schema);
 GptqOptions read_gptq_options(const config::Config& cfg);
 
-// A layer prepared for the loop: the weight (dead inputs zeroed), the damped
-// factors, the result with its permutation and groups filled in.
+// What the loop needs prepared: H⁻¹'s factor in processing order (act-order
+// or input order), and for GPTAQ's target shift H_λ's factor and D.
+PrepRequest gptq_request(const GptqOptions& opt, bool asymmetric);
+
+// A layer ready for the loop: the weight (dead inputs zeroed), the group's
+// prepared statistics, the result with its permutation and groups filled in.
 struct GptqLayer {
   std::vector<double> w{};  // [rows, cols], original order
-  LoadedHessian h{};
-  DampedFactors factors{};
+  const PreparedStats* prep = nullptr;
   std::vector<int32_t> grp{};  // group of each processing-order column
   QuantizedLinear q{};
 };
-GptqLayer gptq_prepare(backend::Context& ctx, const Tensor& W, const Tensor& H, const QuantOptions& grid, const GptqOptions& opt,
-                       const std::string& layer, const char* method, bool want_h_factor);
+GptqLayer gptq_prepare(const Tensor& W, const PreparedStats& prep, const QuantOptions& grid, const GptqOptions& opt,
+                       const std::string& layer, const char* method);
 
 // Edits rows [r0, r0 + nr) of the layer (w: [nr, cols], original order, on
 // ctx's device; r0 a multiple of kRowTile) before they are rounded.
@@ -52,8 +55,5 @@ using RowTransform = std::function<void(backend::Context& ctx, double* w, int64_
 // sets l.q.loss; `transform` may be empty.
 void gptq_round(backend::Context& ctx, GptqLayer& l, const QuantOptions& grid, const GptqOptions& opt,
                 const RowTransform& transform);
-
-// A host tensor over v's values (no copy; v must outlive it and keep its size).
-Tensor host_view(std::vector<double>& v, Shape shape);
 
 }  // namespace maca::quant

@@ -27,16 +27,23 @@ LoadedHessian load_hessian(const Tensor& H, int64_t n, const std::string& layer)
 
 namespace {
 
-// [n, n] f64 with entries h.at(row(i), row(j)) + add on the diagonal, on ctx's device.
+// True when `t` is memory the caller gave for a factor (host memory, on the
+// CPU), to be filled in place.
+bool in_place(const backend::Context& ctx, const Tensor& t) { return t.defined() && ctx.device().is_cpu(); }
+
+// out = [n, n] f64 with entries h.at(row(i), row(j)) + add on the diagonal,
+// on ctx's device: in out's own memory when in_place(out).
 template <class Index>
-Tensor damped(backend::Context& ctx, const LoadedHessian& h, double add, Index index) {
+void damped(backend::Context& ctx, const LoadedHessian& h, double add, Index index, Tensor& out) {
   const int64_t n = h.n;
-  Tensor a = Tensor::empty({n, n}, DType::F64);
+  const bool keep = in_place(ctx, out);
+  if (!keep) out = Tensor();  // a retry's old buffer goes before the new one comes
+  Tensor a = keep ? out : Tensor::empty({n, n}, DType::F64);
   double* p = a.data<double>();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) p[i * n + j] = h.at(index(i), index(j));
   for (int64_t i = 0; i < n; ++i) p[i * n + i] += add;
-  return ctx.to_device(a);
+  if (!keep) out = ctx.to_device(a);
 }
 
 // Fills `out` for one λ; false when a Cholesky factorization fails.
@@ -44,12 +51,15 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
                  FactorRequest want, DampedFactors& out) {
   const int64_t n = h.n;
   if (want.h_factor) {
-    out.h_factor = damped(ctx, h, add, [](int64_t i) { return i; });
+    damped(ctx, h, add, [](int64_t i) { return i; }, out.h_factor);
     if (!backend::cholesky(ctx, n, out.h_factor.device_data<double>(), n, false)) return false;
   }
   if (want.hp_lower) {
-    out.hp_lower = damped(ctx, h, add, [&](int64_t i) { return perm[i]; });
-    if (want.hp) out.hp = ctx.clone(out.hp_lower);
+    damped(ctx, h, add, [&](int64_t i) { return perm[i]; }, out.hp_lower);
+    if (want.hp && in_place(ctx, out.hp))
+      ctx.copy(out.hp.raw(), out.hp_lower.raw(), out.hp.nbytes());
+    else if (want.hp)
+      out.hp = ctx.clone(out.hp_lower);
     if (!backend::cholesky(ctx, n, out.hp_lower.device_data<double>(), n, false)) return false;
   }
   if (!want.hinv_u) return true;
@@ -58,8 +68,7 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
   // J·L⁻¹·J is upper triangular with a positive diagonal, so it is U (the
   // factor is unique). Half the flops of potrf + potri + potrf, the inverse
   // runs in parallel, and all of it in the one n × n buffer.
-  out.hinv_u = Tensor();  // a retry's old buffer goes before the new one comes
-  out.hinv_u = damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; });
+  damped(ctx, h, add, [&](int64_t i) { return perm[n - 1 - i]; }, out.hinv_u);
   if (!backend::cholesky(ctx, n, out.hinv_u.device_data<double>(), n, false)) return false;
   backend::triangular_inverse(ctx, n, out.hinv_u.device_data<double>(), n, true);
   return true;
@@ -67,8 +76,8 @@ bool try_factors(backend::Context& ctx, const LoadedHessian& h, const std::vecto
 
 }  // namespace
 
-DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
-                             const QuantOptions& opt, const std::string& layer, FactorRequest want) {
+void damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
+                    const QuantOptions& opt, const std::string& layer, FactorRequest want, DampedFactors& out) {
   const int64_t n = h.n;
   double mean = 0;
   for (int64_t i = 0; i < n; ++i) mean += h.at(i, i);
@@ -77,12 +86,11 @@ DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, cons
              "layer {}: the Hessian's mean diagonal is {} (must be positive); the calibration "
              "statistics are broken",
              layer, mean);
-  DampedFactors out;
   double lambda = opt.damp;
   for (int attempt = 0;; ++attempt) {
     if (try_factors(ctx, h, perm, lambda * mean, want, out)) {
       out.damp = lambda;
-      return out;
+      return;
     }
     MACA_CHECK(attempt < opt.damp_retries,
                "layer {}: the Hessian is not positive definite even with damping "

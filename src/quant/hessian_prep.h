@@ -47,13 +47,16 @@ struct DampedFactors {
   Tensor hp;        // Pᵀ·H_λ·P itself
 };
 
-// H_λ = H + λ·mean(diag H)·I, P the column permutation `perm` (processing
-// position i holds input perm[i]). The damped matrices are assembled on the
-// host and factored with ctx's ops (cuSOLVER on a GPU). Starts at λ = opt.damp; when any Cholesky
+// Fills out's requested factors and out.damp, for H_λ = H + λ·mean(diag H)·I
+// and P the column permutation `perm` (processing position i holds input
+// perm[i]). The damped matrices are assembled on the host and factored with
+// ctx's ops (cuSOLVER on a GPU). A host factor `out` already holds (memory
+// the caller chose, e.g. shared by the ranks of a node) is filled in place;
+// any other is made on ctx's device. Starts at λ = opt.damp; when any Cholesky
 // fails, λ *= 10, a warning names the layer and the new λ, and everything is
 // redone from the undamped H; after opt.damp_retries increases it throws
 // maca::Error naming the layer.
-DampedFactors damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
-                             const QuantOptions& opt, const std::string& layer, FactorRequest want);
+void damped_factors(backend::Context& ctx, const LoadedHessian& h, const std::vector<int32_t>& perm,
+                    const QuantOptions& opt, const std::string& layer, FactorRequest want, DampedFactors& out);
 
 }  // namespace maca::quant

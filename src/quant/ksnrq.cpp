@@ -66,15 +66,16 @@ class Ksnrq final : public Method {
       : Method(grid), opt_(opt), beam_(beam), memory_mb_(memory_mb) {}
   const char* name() const override { return "ksnrq"; }
   Needs needs() const override { return snrq_needs(opt_); }
+  PrepRequest prep_request() const override { return snrq_request(opt_); }
   double sequence_alpha(int64_t index) const override { return sample_sequence_alpha(opt_.seed, index, opt_.beta); }
   void validate(int64_t cols, const std::string& layer) const override {
     Method::validate(cols, layer);
     ksnrq_plan(beam_, cols, opt_.block_size, memory_mb_, 1, layer);
   }
-  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep,
                         const LayerSite& site) const override {
     const BeamPlan p = ksnrq_plan(beam_, W.dim(1), opt_.block_size, memory_mb_, omp_get_max_threads(), site.name);
-    return snrq_round(ctx, W, stats, site, grid_, opt_, name(),
+    return snrq_round(ctx, W, prep, site, grid_, opt_, name(),
                       {.greedy = false, .beams = beam_, .tile_rows = p.tile_rows, .parallel = p.parallel,
                        .device_rows = p.device_rows});
   }

@@ -3,7 +3,10 @@
 // must give it (Needs), owns its options (quant.<name>.*, declared with help
 // text in the schema) and rounds one layer from a LayerStats value. The
 // pipeline asks the method what to accumulate and never compares method
-// names; registry.cpp lists the methods. Adding one is a new file defining a
+// names; registry.cpp lists the methods. What a method derives from the
+// statistics alone (factors, column order) it asks for in prep_request();
+// the pipeline prepares that once per group (quant/prepared_stats.h) and
+// hands it to round() for each layer or row slice. Adding one is a new file defining a
 // MethodInfo plus its line in registry.cpp (docs/architecture.md shows it).
 #pragma once
 
@@ -17,6 +20,7 @@
 #include "config/config.h"
 #include "core/quantized.h"
 #include "core/tensor.h"
+#include "quant/prepared_stats.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
@@ -26,12 +30,6 @@ struct Needs {
   bool hessian = false;       // H = Σ w x_q x_qᵀ (calibration data at all)
   bool cross = false;         // D = Σ w (x_fp − x_q) x_qᵀ: the full-precision stream too
   bool sample_alpha = false;  // D with the per-sequence α_s of sequence_alpha() folded in
-};
-
-// The statistics of the layer's group, finalized (scaled by 2/Σw).
-struct LayerStats {
-  const Tensor* h = nullptr;  // H, F32 [cols, cols] when needs().hessian
-  const Tensor* d = nullptr;  // D, F32 [cols, cols] when needs().cross
 };
 
 // Where the layer sits, for methods that carry a value from one block to the
@@ -55,12 +53,19 @@ class Method {
   // α_s of calibration sequence `index` (its position in the whole set) when
   // needs().sample_alpha; deterministic in the run's seed and the index.
   virtual double sequence_alpha(int64_t index) const;
+  // What round() needs prepared from the group's statistics (default:
+  // nothing, for a method without calibration data).
+  virtual PrepRequest prep_request() const { return {}; }
   // Rounds W (host F32 [rows, cols]; a tile-aligned row slice of the layer is
-  // allowed, see kRowTile) with the backend ops of `ctx` on ctx's device
-  // (the model's: a GPU's when the job runs there). Never returns NaN; bad
-  // statistics are errors naming site.name.
-  virtual QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+  // allowed, see kRowTile) with the statistics prepared for prep_request(),
+  // with the backend ops of `ctx` on ctx's device (the model's: a GPU's when
+  // the job runs there). Never returns NaN; bad input is an error naming
+  // site.name.
+  virtual QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep,
                                 const LayerSite& site) const = 0;
+  // Prepares `stats` for this method, then rounds W: one layer on its own.
+  QuantizedLinear round_layer(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                              const LayerSite& site) const;
 
   const QuantOptions& grid() const { return grid_; }
 

@@ -8,7 +8,7 @@
 
 #include "backend/context.h"
 #include "core/quantized.h"
-#include "quant/hessian_prep.h"
+#include "quant/prepared_stats.h"
 #include "quant/quantize.h"
 
 namespace maca::quant {
@@ -16,8 +16,9 @@ namespace maca::quant {
 // W (host F32 [rows, cols], finite) as double; throws maca::Error naming the layer.
 std::vector<double> load_weight(const Tensor& W, const std::string& layer);
 
-// Zeroes the columns of w [rows, h.n] whose input is dead (H_ii = 0).
-void zero_dead_inputs(std::vector<double>& w, const LoadedHessian& h);
+// The same with the columns of dead inputs (H_ii = 0) zeroed; throws naming
+// the layer when prep is for another input count.
+std::vector<double> load_weight(const Tensor& W, const PreparedStats& prep, const std::string& layer);
 
 // Runs tile(t) for t in [0, tiles) on at most `max_parallel` threads (0: all);
 // an exception from any tile is rethrown (the first by tile index) after all
@@ -26,10 +27,6 @@ void for_each_tile(int64_t tiles, int max_parallel, const std::function<void(int
 
 // A result with the layer's shape, the grid settings of `opt` and the method's name.
 QuantizedLinear new_result(int64_t rows, int64_t cols, const QuantOptions& opt, const char* method);
-
-// The asymmetric statistics D as double [n, n] with dead rows/columns zeroed;
-// throws naming the layer for a wrong shape or a non-finite entry.
-std::vector<double> load_cross(const Tensor& D, const LoadedHessian& h, const std::string& layer);
 
 // out [rows, n] = w·D·A⁻¹ for rows of w [rows, n] (the target shift of
 // algorithms.md §4 without α), where `factor` is A's Cholesky factor

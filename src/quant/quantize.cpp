@@ -68,11 +68,14 @@ std::vector<double> load_weight(const Tensor& W, const std::string& layer) {
   return w;
 }
 
-void zero_dead_inputs(std::vector<double>& w, const LoadedHessian& h) {
-  const int64_t n = h.n, rows = static_cast<int64_t>(w.size()) / n;
+std::vector<double> load_weight(const Tensor& W, const PreparedStats& prep, const std::string& layer) {
+  std::vector<double> w = load_weight(W, layer);
+  const int64_t n = W.dim(1), rows = W.dim(0);
+  MACA_CHECK(prep.n == n, "layer {}: the Hessian is for {} inputs, the weight has {}", layer, prep.n, n);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < n; ++k)
-      if (h.dead[k]) w[r * n + k] = 0;
+      if (prep.dead[static_cast<size_t>(k)]) w[r * n + k] = 0;
+  return w;
 }
 
 void for_each_tile(int64_t tiles, int max_parallel, const std::function<void(int64_t)>& tile) {

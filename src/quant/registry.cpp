@@ -28,4 +28,9 @@ void Method::validate(int64_t cols, const std::string& layer) const { quant::val
 
 double Method::sequence_alpha(int64_t) const { return 1.0; }
 
+QuantizedLinear Method::round_layer(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+                                    const LayerSite& site) const {
+  return round(ctx, W, prepare(ctx, prep_request(), stats, grid_, site.name), site);
+}
+
 }  // namespace maca::quant

@@ -53,7 +53,7 @@ class Rtn final : public Method {
   explicit Rtn(const QuantOptions& grid) : Method(grid) {}
   const char* name() const override { return "rtn"; }
   Needs needs() const override { return {}; }
-  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats&,
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats&,
                         const LayerSite& site) const override {
     return rtn(ctx, W, grid_, site.name);
   }

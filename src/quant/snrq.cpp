@@ -21,14 +21,6 @@
 namespace maca::quant {
 namespace {
 
-// Positions by diag(H) ascending; ties keep the original order.
-std::vector<int32_t> ascending_diag_perm(const LoadedHessian& h) {
-  std::vector<int32_t> perm(static_cast<size_t>(h.n));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return h.at(a, a) < h.at(b, b); });
-  return perm;
-}
-
 const char* mode_name(AlphaMode m) {
   switch (m) {
     case AlphaMode::Fixed:
@@ -46,12 +38,13 @@ class Snrq final : public Method {
   Snrq(const QuantOptions& grid, const SnrqOptions& opt) : Method(grid), opt_(opt) {}
   const char* name() const override { return "snrq"; }
   Needs needs() const override { return snrq_needs(opt_); }
+  PrepRequest prep_request() const override { return snrq_request(opt_); }
   double sequence_alpha(int64_t index) const override {
     return sample_sequence_alpha(opt_.seed, index, opt_.beta);
   }
-  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const LayerStats& stats,
+  QuantizedLinear round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep,
                         const LayerSite& site) const override {
-    return snrq_round(ctx, W, stats, site, grid_, opt_, name(), DecodePlan{});
+    return snrq_round(ctx, W, prep, site, grid_, opt_, name(), DecodePlan{});
   }
 
  private:
@@ -95,6 +88,13 @@ SnrqOptions read_snrq_options(const config::Config& cfg) {
 Needs snrq_needs(const SnrqOptions& opt) {
   const bool cross = opt.mode != AlphaMode::Fixed || opt.alpha != 0;
   return {.hessian = true, .cross = cross, .sample_alpha = opt.mode == AlphaMode::Sample};
+}
+
+PrepRequest snrq_request(const SnrqOptions& opt) {
+  return {.hessian = true,
+          .order = ColumnOrder::DiagAscending,
+          .factors = {.hp_lower = true, .hp = opt.cd_passes > 0},
+          .cross = snrq_needs(opt).cross};
 }
 
 double sample_sequence_alpha(uint64_t seed, int64_t index, double beta) {
@@ -212,32 +212,27 @@ void round_chunk(backend::Context& ctx, SnrqLayer& L, const std::vector<double>&
 
 }  // namespace
 
-QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerStats& stats, const LayerSite& site,
+QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep, const LayerSite& site,
                            const QuantOptions& grid, const SnrqOptions& opt, const char* method,
                            const DecodePlan& plan) {
   const std::string& layer = site.name;
-  MACA_CHECK(stats.h && stats.h->defined(), "layer {}: {} needs the layer's Hessian", layer, method);
   const Needs needs = snrq_needs(opt);
-  MACA_CHECK(!needs.cross || (stats.d && stats.d->defined()),
-             "layer {}: {} with alpha_mode {} needs the asymmetric statistics D", layer, method, mode_name(opt.mode));
-  std::vector<double> w = load_weight(W, layer);
+  std::vector<double> w = load_weight(W, prep, layer);
   const int64_t rows = W.dim(0), n = W.dim(1);
-  const LoadedHessian h = load_hessian(*stats.h, n, layer);
-  zero_dead_inputs(w, h);
+  const DampedFactors& factors = prep.factors;
+  MACA_ASSERT(factors.hp_lower.defined() && (opt.cd_passes == 0 || factors.hp.defined()) &&
+                  (!needs.cross || prep.d.defined()),
+              "layer {}: prepared without {}'s factors (alpha_mode {})", layer, method, mode_name(opt.mode));
 
   QuantizedLinear q = new_result(rows, n, grid, method);
   q.act_order = true;  // columns in a permuted order: exported with desc_act and g_idx
-  q.perm = ascending_diag_perm(h);
-  const DampedFactors factors =
-      damped_factors(ctx, h, q.perm, grid, layer, {.hp_lower = true, .hp = opt.cd_passes > 0});
+  q.perm = prep.perm;
   q.damp = factors.damp;
   const auto [alpha, source] = layer_alpha(opt, site);
   q.alpha = alpha;
   q.alpha_source = source;
   const bool shift = needs.cross && (alpha != 0 || opt.mode == AlphaMode::ClosedForm);
   const bool terms = needs.cross && opt.mode != AlphaMode::Sample;  // α* needs the unfolded D
-  std::vector<double> d = needs.cross ? load_cross(*stats.d, h, layer) : std::vector<double>();
-  const Tensor d_dev = needs.cross ? ctx.to_device(Tensor::borrow(d.data(), {n, n}, DType::F64, nullptr)) : Tensor();
 
   const int64_t g = grid.group_size < 0 ? n : grid.group_size;
   const int64_t n_groups = (n + g - 1) / g;
@@ -252,7 +247,7 @@ QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerSt
 
   SnrqLayer L{.l = factors.hp_lower.device_data<double>(),
                     .hp = opt.cd_passes > 0 ? factors.hp.device_data<double>() : nullptr,
-                    .d = needs.cross ? d_dev.device_data<double>() : nullptr,
+                    .d = needs.cross ? prep.d.device_data<double>() : nullptr,
                     .grp = ctx.to_device(Tensor::borrow(grp.data(), {n}, DType::I32, nullptr)),
                     .scales = ctx.empty({n_groups, rows}),
                     .zeros = ctx.empty({n_groups, rows}, DType::I32),

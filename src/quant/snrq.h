@@ -39,6 +39,8 @@ struct SnrqOptions {
 void declare_snrq_options(config::Schema& schema);
 SnrqOptions read_snrq_options(const config::Config& cfg);
 Needs snrq_needs(const SnrqOptions& opt);
+// The column order (diag(H) ascending) and factors SNRQ decodes with.
+PrepRequest snrq_request(const SnrqOptions& opt);
 
 // α_s of calibration sequence `index`: a ~ Beta(β, β) drawn from a counter-based
 // generator keyed by (seed, index), α_s = min(a, 1 − a). The same on every
@@ -63,10 +65,10 @@ struct DecodePlan {
   int64_t device_rows = 0;
 };
 
-// Rounds W with SNRQ's preparation and the plan's decoder, all numeric work
+// Rounds W with the statistics prepared for snrq_request and the plan's decoder, all numeric work
 // through ctx's ops on ctx's device (backend/ops.h: snrq_block, snrq_descent,
 // snrq_alpha_terms, with the GEMMs, solves and permutations of the other rounders).
-QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const LayerStats& stats, const LayerSite& site,
+QuantizedLinear snrq_round(backend::Context& ctx, const Tensor& W, const PreparedStats& prep, const LayerSite& site,
                            const QuantOptions& grid, const SnrqOptions& opt, const char* method,
                            const DecodePlan& plan);
 

@@ -27,7 +27,7 @@ inline QuantizedLinear quantize_with(const Tensor& W, const Tensor* H, const Ten
   quant::LayerSite s = site;
   s.name = layer;
   const auto ctx = backend::Context::create(Device::cpu());
-  return method->round(*ctx, W, {.h = H, .d = D}, s);
+  return method->round_layer(*ctx, W, {.h = H, .d = D}, s);
 }
 
 }  // namespace maca::test
