@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,24 @@ struct CommStats {
     allgather_s += o.allgather_s;
     return *this;
   }
+};
+
+// Memory shared by the ranks of one node (an MPI shared-memory window): one
+// copy of what every rank of the node reads, written by the node's first
+// rank (local rank 0).
+class NodeShared {
+ public:
+  virtual ~NodeShared() = default;
+  void* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Collective over the node's ranks: makes what local rank 0 wrote to this
+  // memory before the call visible to the others after it, and hands them
+  // its `note` (small bytes that go with it).
+  virtual void publish(std::vector<uint8_t>& note) = 0;
+
+ protected:
+  void* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 class Comm {
@@ -66,6 +85,13 @@ class Comm {
   // Rank `root`'s bytes on every rank (`data` is resized on the others).
   virtual void broadcast(std::vector<uint8_t>& data, int root) = 0;
   virtual void barrier() = 0;
+  // Collective over the ranks of this node: local rank 0 allocates `bytes`
+  // (uninitialized) that every rank of the node maps. nullptr on every rank
+  // of the node when the node's shared-memory directory (/dev/shm) has not
+  // that much room (local rank 0 warns; callers fall back to private
+  // memory). Freeing is collective too: every rank of the node drops its
+  // last handle at the same point of the call order.
+  virtual std::shared_ptr<NodeShared> node_shared(size_t bytes) = 0;
   // Ends every rank of the job with `code` (MPI_Abort); does not return.
   [[noreturn]] virtual void abort(int code) = 0;
 

@@ -191,32 +191,68 @@ class BlockRun {
 
   // The group's statistics, summed over the ranks and prepared for the
   // method once for all its layers, on the ranks that round some of it
-  // (nothing on the others).
+  // (nothing on the others). Rows mode on the CPU with several ranks on this
+  // node: prepared by the node's first rank into memory all of them map
+  // (when the node's shared memory has room).
   quant::PreparedStats prepare_group(LinearGroup g, const std::vector<const BlockLayer*>& todo,
                                      const std::vector<int>& owner) {
-    Tensor h, d;
-    finalize_statistics(g, owner, h, d);
+    const quant::PrepRequest req = opt_.method->prep_request();
+    const int64_t n = todo.front()->weight->dim(1);
+    const std::shared_ptr<parallel::NodeShared> shared = node_window(req, n, owner.front() < 0);
     bool rounds_some = false;
     for (size_t i = 0; i < todo.size(); ++i) rounds_some |= share_of(*todo[i], owner[i]).size() > 0;
-    if (!h.defined() || !rounds_some) return {};
+    const bool prepares = shared ? opt_.comm->local_rank() == 0 : rounds_some;
+    Tensor h, d;
+    finalize_statistics(g, owner, prepares, h, d);
+    if (!prepares && !shared) return {};
     Timer t;
     const std::string label = todo.size() == 1 ? todo.front()->name
                                                : fmt::format("{} (group {})", todo.front()->name,
                                                              model::linear_group_name(g));
-    quant::PreparedStats p = quant::prepare(model_.context(), opt_.method->prep_request(),
-                                            {.h = &h, .d = d.defined() ? &d : nullptr}, opt_.method->grid(), label);
+    backend::Context& ctx = model_.context();
+    const quant::LayerStats ls{.h = &h, .d = d.defined() ? &d : nullptr};
+    if (!shared) {
+      quant::PreparedStats p = quant::prepare(ctx, req, ls, opt_.method->grid(), label);
+      stats_.round_s += t.seconds();
+      return p;
+    }
+    int k = 0;
+    quant::PreparedStats p = quant::allocate_prepared(ctx, req, n, [&] {
+      auto* at = static_cast<double*>(shared->data()) + static_cast<int64_t>(k++) * n * n;
+      return Tensor::borrow(at, {n, n}, DType::F64, shared);
+    });
+    std::vector<uint8_t> note;
+    if (prepares) {
+      quant::prepare(ctx, req, ls, opt_.method->grid(), label, p);
+      note = quant::pack_small(p);
+    }
+    h = Tensor();  // the other ranks wait in publish: free H first
+    d = Tensor();
+    shared->publish(note);
+    if (!prepares) quant::unpack_small(note, p);
+    stats_.node_shared_bytes = std::max(stats_.node_shared_bytes, static_cast<int64_t>(shared->size()));
     stats_.round_s += t.seconds();
     return p;
   }
 
+  // The node-shared memory for a group's prepared matrices, when this rank
+  // shares them (rows mode, node_share, the CPU, several ranks on this node);
+  // nullptr otherwise. Collective over the node's ranks.
+  std::shared_ptr<parallel::NodeShared> node_window(const quant::PrepRequest& req, int64_t n, bool rows) {
+    if (!rows || !opt_.node_share || !opt_.comm || opt_.comm->local_size() < 2 || req.matrices() == 0 ||
+        !model_.context().device().is_cpu())
+      return nullptr;
+    return opt_.comm->node_shared(static_cast<size_t>(req.matrices()) * static_cast<size_t>(n * n) * sizeof(double));
+  }
+
   // Sums the group's raw statistics over the ranks and finalizes H (and D)
-  // on the ranks that round some of the group: all of them in rows mode; in
-  // owner mode the owners of its layers. A group with one owner (o_proj,
-  // down_proj, or every layer on one rank) is reduced to that rank alone; one
-  // with several owners is all-reduced (a reduce per owner would add the sums
-  // a first owner already holds into the next). The other ranks free their
-  // raw sums and never hold this group's H or its factors.
-  void finalize_statistics(LinearGroup g, const std::vector<int>& owner, Tensor& h, Tensor& d) {
+  // where `wanted` (the ranks that prepare the group). In owner mode a
+  // group with one owner (o_proj, down_proj, or every layer on one rank) is
+  // reduced to that rank alone; one with several owners, and every group in
+  // rows mode, is all-reduced (a reduce per owner would add the sums a first
+  // owner already holds into the next). Every rank then frees its raw sums;
+  // the others never hold this group's H.
+  void finalize_statistics(LinearGroup g, const std::vector<int>& owner, bool wanted, Tensor& h, Tensor& d) {
     const auto first = std::find_if(layers_.begin(), layers_.end(), [&](const BlockLayer& l) { return l.group == g; });
     hessian::Accumulator& a = acc(g, first->weight->dim(1));  // a rank without calibration rows has none yet
     std::vector<int> roots(owner.begin(), owner.end());
@@ -237,7 +273,7 @@ class BlockRun {
       }
       stats_.comm_s += t.seconds();
     }
-    if (every_rank || std::binary_search(roots.begin(), roots.end(), rank())) {
+    if (wanted) {
       MACA_CHECK(a.sum_weight() > 0, "block {} group {}: no calibration rows reached this group (all row weights "
                  "are zero); check calib.n_samples and the MaCa weights", b_, model::linear_group_name(g));
       Timer t;

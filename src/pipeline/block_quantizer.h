@@ -16,7 +16,9 @@
 // sequences; the group's raw sums are all-reduced before H is finalized, so
 // every rank holds the same H. Rounding is then split: by rows (every rank
 // rounds a contiguous row slice of every layer; slices are all-gathered) or by
-// owner (whole layers per rank, balanced by cost, then all-gathered). Every
+// owner (whole layers per rank, balanced by cost, then all-gathered). In rows
+// mode the ranks of a node share one copy of each group's prepared
+// statistics (factors, D: BlockOptions::node_share). Every
 // rank ends the block with the same quantized weights. The collective calls
 // follow the group order only, so a rank without calibration rows still takes
 // part.
@@ -48,6 +50,10 @@ struct BlockOptions {
   // host Comm's, staged through host memory.
   parallel::DeviceComm* device_comm = nullptr;
   Partition partition = Partition::Rows;
+  // Rows mode on the CPU with several ranks on a node: the node's first rank
+  // prepares each group's statistics (quant::PreparedStats) into memory the
+  // node's ranks share, instead of every rank holding its own copy.
+  bool node_share = true;
   bool true_sequential = true;
   hessian::Precision precision = hessian::Precision::F32;
   std::vector<std::string> skip;  // layer-name glob patterns kept in full precision
@@ -89,6 +95,7 @@ struct LayerRecord {
 struct BlockStats {
   double forward_s = 0, hessian_s = 0, round_s = 0;
   double comm_s = 0;  // all-reduce of the statistics and all-gather of the rounded layers
+  int64_t node_shared_bytes = 0;  // the largest node-shared copy of a group's prepared statistics
   std::vector<LayerRecord> layers;
 };
 

@@ -86,6 +86,7 @@ JobOptions read_job_options(const config::Config& cfg, const model::ModelSpec& s
                                                                           : hessian::Precision::F32;
   o.block.skip = cfg.get_string_list("quant.skip");
   o.block.partition = cfg.get_string("run.partition") == "owner" ? Partition::Owner : Partition::Rows;
+  o.block.node_share = cfg.get_bool("run.node_share");
   o.resume = cfg.get_bool("run.resume");
   o.export_gptq = cfg.get_bool("export.gptq");
   o.export_fake_quant = cfg.get_bool("export.fake_quant");

@@ -109,8 +109,10 @@ eval::PerplexityResult evaluate(const config::Config& cfg, const std::string& mo
   return eval::run_perplexity(c);
 }
 
-// Rank count, traffic and every rank's peak RSS (a collective call).
-json distribution_json(parallel::Comm& comm, const std::string& partition) {
+// Rank count, traffic, every rank's peak RSS (which counts the pages of
+// node-shared memory a rank touched, though the node holds them once) and
+// the largest node-shared copy (a collective call).
+json distribution_json(parallel::Comm& comm, const std::string& partition, int64_t node_shared_bytes) {
   const int64_t rss = peak_rss_bytes();
   const auto* p = reinterpret_cast<const uint8_t*>(&rss);
   json per_rank = json::array();
@@ -124,7 +126,7 @@ json distribution_json(parallel::Comm& comm, const std::string& partition) {
           {"peak_rss_bytes_per_rank", per_rank}, {"allreduce_bytes", st.allreduce_bytes},
           {"allreduce_s", st.allreduce_s}, {"reduce_bytes_rank0", st.reduce_bytes}, {"reduce_s_rank0", st.reduce_s},
           {"allgather_bytes_rank0", st.allgather_bytes},
-          {"allgather_s_rank0", st.allgather_s}};
+          {"allgather_s_rank0", st.allgather_s}, {"node_shared_bytes_max", node_shared_bytes}};
 }
 
 // Writes the checkpoint's rounded layers into the block and moves every
@@ -278,6 +280,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   json layer_records = json::array(), block_records = json::array();
   Progress progress("quantize", model.spec().n_layers - ck.finished(), "blocks");
   double forward_s = 0, hessian_s = 0, round_s = 0, load_s = 0, comm_s = 0, checkpoint_s = 0;
+  int64_t node_shared_bytes = 0;
   const int resumed = ck.finished();
   for (int b = 0; b < model.spec().n_layers; ++b) {
     Timer load;
@@ -302,6 +305,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
       hessian_s += st.hessian_s;
       round_s += st.round_s;
       comm_s += st.comm_s;
+      node_shared_bytes = std::max(node_shared_bytes, st.node_shared_bytes);
       spdlog::info("block {}/{}: loss {:.4g} | forward {} hessian {} round {}{} checkpoint {} | peak RSS {:.2f} GiB",
                    b + 1, model.spec().n_layers, block.stats["block"]["loss"].get<double>(),
                    format_duration(st.forward_s), format_duration(st.hessian_s), format_duration(st.round_s),
@@ -347,7 +351,7 @@ std::filesystem::path run_quantize(const config::Config& requested) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   stages["total_s"] = total.seconds();
-  const json distributed = distribution_json(comm, cfg.get_string("run.partition"));
+  const json distributed = distribution_json(comm, cfg.get_string("run.partition"), node_shared_bytes);
   const json report = {
       {"maca_version", MACA_VERSION},
       {"config", cfg.to_yaml()},

@@ -20,10 +20,16 @@ void declare_run_options(Schema& s) {
   s.add({"run.threads", std::int64_t{0}, "CPU threads for BLAS/OpenMP; 0 keeps the library default (all cores)",
          at_least(0)});
   s.add({"run.partition", std::string("rows"), "how ranks share the rounding of a layer group: rows (every rank "
-         "rounds a contiguous row slice of every layer, so every rank holds each group's Hessian and factor) or owner "
+         "rounds a contiguous row slice of every layer, so every node holds each group's factor: once with "
+         "run.node_share, else once per rank) or owner "
          "(whole layers per rank, balanced by cost; a group's statistics go only to the ranks that own its layers, so "
          "the others never hold its Hessian: the way to fit wide layers such as a 70B down_proj)",
          one_of({"rows", "owner"})});
+  s.add({"run.node_share", true, "rows mode on CPUs: the ranks of a node keep one copy of each layer group's "
+         "prepared statistics (damped factors, D), made by the node's first rank in an MPI shared-memory window "
+         "(backed by /dev/shm) while the others wait, instead of one copy per rank; the node's other ranks never "
+         "hold the group's Hessian. Same results either way; when /dev/shm lacks room a warning says so and every "
+         "rank keeps its own copy"});
   s.add({"run.resume", true, "quantize: continue from the checkpoint in run.dir when it holds finished blocks "
          "with any rank count (refused with the reason when the config, model or calibration set differ); false: refuse to "
          "reuse a run directory that holds a checkpoint"});

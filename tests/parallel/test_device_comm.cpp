@@ -92,6 +92,7 @@ TEST(DeviceComm, DeviceBuffersWithoutNcclTakeTheStagedPath) {
     std::vector<std::vector<uint8_t>> allgather(std::span<const uint8_t>) override { return {}; }
     void broadcast(std::vector<uint8_t>&, int) override {}
     void barrier() override {}
+    std::shared_ptr<NodeShared> node_shared(size_t) override { return nullptr; }
     [[noreturn]] void abort(int code) override { std::_Exit(code); }
   } host;
   test_support::HostBackedContext ctx;

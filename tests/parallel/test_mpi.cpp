@@ -1,6 +1,7 @@
 // `maca quantize` and `maca eval` under mpirun with P = 1, 2, 3 ranks and
 // 1, 2, 3 threads per rank on the tiny llama: identical bytes and
-// perplexities for every combination, a run killed with P ranks
+// perplexities for every combination (rows mode with and without the
+// node-shared prepared statistics, owner mode), a run killed with P ranks
 // resumes byte-identically with another rank count,
 // and one failing rank ends the whole job with its message instead of a hang.
 #include <fmt/format.h>
@@ -28,6 +29,8 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
   };
   const std::vector<Job> jobs = {
       {{"quant.method=gptq"}, {{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {2, 3}, {3, 1}, {3, 2}, {3, 3}}},
+      // Rows mode without the node-shared copy: every rank prepares its own.
+      {{"quant.method=gptq", "quant.gptq.act_order=true", "run.node_share=false"}, {{1, 1}, {2, 1}, {3, 1}}},
       {{"quant.method=gptaq", "quant.gptq.act_order=true", "quant.sym=false", "calib.batch_tokens=512",
         "run.partition=owner"},
        {{1, 1}, {2, 3}, {3, 2}}},
@@ -51,6 +54,9 @@ TEST_F(Mpi, ThreadsAndRanksGiveIdenticalBytes) {
         // Owner mode reduces the one-owner groups (o_proj, down_proj) to their owner.
         const bool owner = report["distributed"]["partition"] == "owner";
         EXPECT_EQ(report["distributed"]["reduce_bytes_rank0"].get<int64_t>() > 0, owner);
+        // Rows mode shares the prepared statistics between the ranks (all on this one node).
+        const bool shared = !owner && !contains(report["config"].get<std::string>(), "node_share: false");
+        EXPECT_EQ(report["distributed"]["node_shared_bytes_max"].get<int64_t>() > 0, shared);
       }
       if (ref.empty()) {
         ref = run;
