@@ -30,25 +30,32 @@ largest rows*c^2 first onto the least-loaded rank, per group) and 0 otherwise:
        + 4 T f_g                            forward temporaries at group g's capture
        + at the group's finalize: 8 n^2     raw sums (fixed point, two int64 words per entry of H's
                                             upper 128-tiles, for either quant.hessian_precision)
-                                  + 4 n^2   finalized H, f32, on the ranks that round some of the
-                                            group (owner mode: its owners only; a group with one
-                                            owner is reduced to it, the others free their sums)
-       + at the GPTQ of a layer:   4 n^2    H
+                                  + 4 n^2   finalized H, f32, on the ranks that prepare the group
+                                            (rows mode: those with rows to round, or with
+                                            run.node_share the node's first rank alone; owner mode:
+                                            the group's owners; a group with one owner is reduced to
+                                            it, the others free their sums)
+       + at the group's preparation: 4 n^2  H (freed once prepared)
                                   + 8 n^2   the factor of H^-1, f64, built in place (one buffer)
+       + at the GPTQ of a layer:   8 n^2    the factor (H is gone)
                                   + 9 r_p c W as f64 and the codes
                                   + 9 k c   the chunk's permuted f64 copy and codes (k = min(r_p, 1024))
        + at the exchange:          4 r c    the dequantized layer (+ 3 r c of exchange buffers at P > 1;
-                                            H is freed before it)
+                                            the factor is freed before it)
        + (1 + 8/g) * (rounded slices and layers held so far in this block)
+  shmem = the factor, when rows mode shares it on the node (run.node_share, P > 1 ranks on one
+          node): counted in the RSS of every rank that touched it (the first rank writes it, all
+          read it), but held once per node, so the node needs sum(anon) + shmem + file, not sum(RSS)
   file = F                                  the binary's and libraries' pages (~0.02 GiB); before
                                             e849cfe also b (V h + k N_b): the mapped safetensors
                                             pages of the embedding and of the k blocks read so far
                                             stayed resident (b = bytes per weight on disk)
-  peak RSS = max over these moments of (anon) + file
+  peak RSS = max over these moments of (anon + shmem) + file
 
 f_g (floats per token): qkv h; o and gate_up h + 2 H_q + 2 H_kv; down h + 2 H_q + 2 H_kv + 2 I.
 Binaries before 4b991d2 / 7fd2c44 built the factor in two n x n buffers and held every group's H
-on every rank; docs/results.md gives the formula their runs were checked against.
+on every rank, and before 71e1a28 H stayed alive while the layers were rounded (4 n^2 more at
+the GPTQ of a layer); docs/results.md gives the formula their runs were checked against.
 """
 import json
 import math
@@ -116,8 +123,13 @@ def assign_owners(costs, P):
     return owner
 
 
-def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, partition="rows", rank=0):
-    """Predicted peak (anon, file, terms, where) in bytes for one rank."""
+SHARED = " (node-shared)"
+
+
+def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, partition="rows", rank=0,
+            node_share=False):
+    """Predicted peak (anon, shmem, file, terms, where) in bytes for one rank; node_share: rows mode
+    with run.node_share and all P ranks on one node."""
     h, I, Hq, Hkv, V, b = s["h"], s["I"], s["Hq"], s["Hkv"], s["V"], s["bytes_per_weight"]
     groups = block_layers(s)
     N_b = sum(r * c for _, ls in groups for _, r, c in ls)
@@ -125,6 +137,8 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, part
     per_weight_held = 1 + 8 / group_size  # codes + (f32 scale, i32 zero) per group of a row
     base = {"runtime R": R_RUNTIME, "block f32 4N_b": 4 * N_b,
             "calib stream 4Th": 4 * T * h}
+    shared = node_share and partition == "rows" and P > 1
+    factor_key = "GPTQ H^-1 factor f64 8n^2" + (SHARED if shared else "")
     best, held_out = None, 0.0
     for g, layers in groups:
         todo = [(n, r, c) for n, r, c in layers if not skipped(n, skip)]
@@ -139,17 +153,20 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, part
             mine = [r if owner[i] == rank else 0 for i, (_, r, _) in enumerate(todo)]
         else:
             mine = [split_rows(r, P)[rank][1] - split_rows(r, P)[rank][0] for _, r, _ in todo]
-        holds_h = any(mine)
-        H = 4 * n * n if holds_h else 0
+        prepares = rank == 0 if shared else any(mine)
+        H = 4 * n * n if prepares else 0
         held_slices = 0.0
         cands = [(f"{g}: finalize H (raw sums + H)", {"forward temps": fw, "raw sums 8n^2": raw, "H f32 4n^2": H,
                                                       "rounded layers held": held_out})]
+        if prepares:
+            cands.append((f"{g}: prepare (H + factor)", {"forward temps": fw, "H f32 4n^2": H, factor_key: 8 * n * n,
+                                                         "rounded layers held": held_out}))
         for (name, r, c), rp in zip(todo, mine):
             if rp == 0:
                 continue
             k = min(rp, 1024)
             cands.append((f"{g}: GPTQ of {name} ({rp}x{c} on this rank)",
-                          {"forward temps": fw, "H f32 4n^2": H, "GPTQ H^-1 factor f64 8n^2": 8 * n * n,
+                          {"forward temps": fw, factor_key: 8 * n * n,
                            "GPTQ W f64 + codes 9r_pc": 9 * rp * c, "GPTQ chunk 9kc": 9 * k * c,
                            "rounded layers held": held_out + held_slices}))
             held_slices += rp * c * per_weight_held
@@ -165,10 +182,11 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, part
         held_out += sum(r * c for _, r, c in todo) * per_weight_held
     terms = dict(base)
     terms.update(best[2])
-    anon = sum(terms.values())
+    shmem = sum(v for k, v in terms.items() if k.endswith(SHARED))
+    anon = sum(terms.values()) - shmem
     file = b * (V * h + blocks_loaded * N_b) if pages_kept else 0
     file += LIBS_FILE
-    return anon, file, terms, best[1], N_b
+    return anon, shmem, file, terms, best[1], N_b
 
 
 def fmt_gib(x):
@@ -191,9 +209,10 @@ def memory(args):
         print(stage_row(label, load_report(run)))
     print("\nPeak RSS per rank (GiB): measured VmHWM (report.json) against the formula; the sampled maxima of "
           "RssAnon/RssFile come from bench/memwatch.py (0.25 s samples).\n")
-    print("| run | P | T/rank | rank | VmHWM | sampled max anon | sampled max file | predicted anon | "
-          "predicted file | predicted total | VmHWM / predicted | anon / predicted anon |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | P | T/rank | rank | VmHWM | sampled max anon | sampled max shmem | sampled max file | "
+          "predicted anon | predicted shmem | predicted file | predicted total | VmHWM / predicted | "
+          "anon / predicted anon |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     details = []
     for label, run in runs:
         r = load_report(run)
@@ -202,18 +221,27 @@ def memory(args):
         cfg = yaml.safe_load(r["config"])
         skip = cfg["quant"]["skip"]
         partition = cfg["run"].get("partition", "rows")
+        node_share = cfg["run"].get("node_share", False)  # absent: a binary before 22fca09
         P = r["distributed"]["ranks"]
         T_total = r["provenance"]["calibration"]["tokens"]
         T = math.ceil(T_total / P)
         procs = (mw or {}).get("processes", [])
         for rank, hwm in enumerate(r["distributed"]["peak_rss_bytes_per_rank"]):
-            anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], r["group_size"], pages_kept, partition, rank)
+            anon, shmem, file, terms, where, N_b = predict(s, T, P, skip, s["L"], r["group_size"], pages_kept,
+                                                           partition, rank, node_share)
             p = procs[rank] if rank < len(procs) else None
             ma = p["max_RssAnon"] if p else float("nan")
+            ms = p["max_RssShmem"] if p else float("nan")
             mf = p["max_RssFile"] if p else float("nan")
-            print(f"| {label} | {P} | {T} | {rank} | {fmt_gib(hwm)} | {fmt_gib(ma)} | {fmt_gib(mf)} | {fmt_gib(anon)} | "
-                  f"{fmt_gib(file)} | {fmt_gib(anon + file)} | {hwm / (anon + file):.3f} | {ma / anon:.3f} |")
+            total = anon + shmem + file
+            print(f"| {label} | {P} | {T} | {rank} | {fmt_gib(hwm)} | {fmt_gib(ma)} | {fmt_gib(ms)} | {fmt_gib(mf)} | "
+                  f"{fmt_gib(anon)} | {fmt_gib(shmem)} | {fmt_gib(file)} | {fmt_gib(total)} | {hwm / total:.3f} | "
+                  f"{ma / anon:.3f} |")
             details.append((f"{label} rank {rank}", s, T, P, skip, partition, anon, file, terms, where, N_b))
+        if mw and "max_anon_sum_plus_shmem_bytes" in mw:
+            print(f"| {label} | {P} | | node | sampled max of the ranks' anon summed + shmem once: "
+                  f"{fmt_gib(mw['max_anon_sum_plus_shmem_bytes'])}; lowest MemAvailable "
+                  f"{fmt_gib(mw['min_mem_available_bytes'])} | | | | | | | | | | | | |")
     print("\nFormula terms at the predicted peak (GiB):\n")
     for label, s, T, P, skip, partition, anon, file, terms, where, N_b in details:
         print(f"- {label} (h {s['h']}, I {s['I']}, H_q {s['Hq']}, H_kv {s['Hkv']}, V {s['V']}, {s['L']} layers, "
@@ -277,22 +305,28 @@ def same_weights(args):
 
 
 def predict_cmd(args):
-    """predict MODEL_DIR TOKENS P [--owner] [--pages-kept] [SKIP_PATTERN ...]: the formula alone, every rank
-    (e.g. for a run that did not finish)."""
+    """predict MODEL_DIR TOKENS P [--owner] [--node-share] [--pages-kept] [SKIP_PATTERN ...]: the formula
+    alone, every rank (e.g. for a run that did not finish)."""
     pages_kept = "--pages-kept" in args
     partition = "owner" if "--owner" in args else "rows"
-    args = [a for a in args if a not in ("--owner", "--pages-kept")]
+    node_share = "--node-share" in args
+    args = [a for a in args if a not in ("--owner", "--pages-kept", "--node-share")]
     model, T_total, P, skip = args[0], int(args[1]), int(args[2]), args[3:] or ["lm_head"]
     s = spec_of({"provenance": {"model": model}})
     T = math.ceil(T_total / P)
-    total = 0
+    total, shared = 0, 0
     for rank in range(P):
-        anon, file, terms, where, N_b = predict(s, T, P, skip, s["L"], 128, pages_kept, partition, rank)
+        anon, shmem, file, terms, where, N_b = predict(s, T, P, skip, s["L"], 128, pages_kept, partition, rank,
+                                                       node_share)
         total += anon + file
-        print(f"{model}, T {T} per rank, P {P} {partition}, rank {rank}, skip {skip}: peak at {where}; "
+        shared = max(shared, shmem)
+        print(f"{model}, T {T} per rank, P {P} {partition}{' node_share' if node_share else ''}, rank {rank}, "
+              f"skip {skip}: peak at {where}; "
               + ", ".join(f"{k} {v / GIB:.3f}" for k, v in terms.items() if v)
-              + f"; predicted anon {anon / GIB:.2f} GiB, file {file / GIB:.2f} GiB, total {(anon + file) / GIB:.2f} GiB")
-    print(f"sum of the ranks' peaks: {total / GIB:.2f} GiB (an upper bound for one node: the peaks need not coincide)")
+              + f"; predicted anon {anon / GIB:.2f} GiB, shmem {shmem / GIB:.2f} GiB, file {file / GIB:.2f} GiB, "
+                f"RSS {(anon + shmem + file) / GIB:.2f} GiB")
+    print(f"sum of the ranks' peaks, shared memory once: {(total + shared) / GIB:.2f} GiB (an upper bound for one "
+          f"node: the peaks need not coincide)")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ and records that it did.
 
 LOG.json: the command, its exit status, whether it was killed, the lowest
 MemAvailable seen, and per process the maxima of the sampled values plus its
-last VmHWM (the kernel's own high-water mark, which sampling cannot miss).
+last VmHWM (the kernel's own high-water mark, which sampling cannot miss), and
+the largest sum over the processes of RssAnon plus the largest RssShmem of
+any of them (what the node holds when they share one window).
 RssFile is the part of RSS that is file-backed (here: pages of the
 memory-mapped safetensors shards); RssAnon is allocated memory.
 """
@@ -93,6 +95,7 @@ def main():
     procs = {}
     min_avail = mem_available()
     killed = None
+    max_node = 0
     timeline = []
     last_timeline = 0.0
     while True:
@@ -100,7 +103,7 @@ def main():
         avail = mem_available()
         min_avail = min(min_avail, avail)
         tree = descendants(child.pid) + [child.pid]
-        total_anon = 0
+        total_anon = shmem = 0
         for pid in tree:
             st = read_status(pid)
             if not st or st.get("Name") not in names:
@@ -115,9 +118,13 @@ def main():
                 p["file_at_max_rss"] = st.get("RssFile", 0)
             p["VmHWM"] = max(p["VmHWM"], st.get("VmHWM", 0))
             total_anon += st.get("RssAnon", 0)
+            shmem = max(shmem, st.get("RssShmem", 0))
+        # The processes' own memory plus shared memory counted once (ranks map the same window).
+        max_node = max(max_node, total_anon + shmem)
         now = time.time() - t0
         if now - last_timeline >= 5.0:
-            timeline.append({"t": round(now, 1), "avail_mb": avail // 2**20, "anon_mb_all": total_anon // 2**20})
+            timeline.append({"t": round(now, 1), "avail_mb": avail // 2**20, "anon_mb_all": total_anon // 2**20,
+                             "shmem_mb_max": shmem // 2**20})
             last_timeline = now
         if rc is not None:
             break
@@ -139,7 +146,7 @@ def main():
     for p in procs.values():
         p.pop("_rss_for_split", None)
     log = {"cmd": cmd, "returncode": child.returncode, "wall_s": round(time.time() - t0, 1), "killed": killed,
-           "min_mem_available_bytes": min_avail, "interval_s": a.interval,
+           "min_mem_available_bytes": min_avail, "max_anon_sum_plus_shmem_bytes": max_node, "interval_s": a.interval,
            "processes": sorted(procs.values(), key=lambda p: p["pid"]), "timeline": timeline}
     with open(a.out, "w") as f:
         json.dump(log, f, indent=1)

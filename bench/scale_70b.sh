@@ -2,12 +2,14 @@
 # 70B-shape scale check: synthetic LLaMA-3-70B-shaped blocks (hidden 8192,
 # intermediate 28672, 64 heads, 8 KV heads, vocab 32000), 2 layers, random
 # bf16 weights generated on disk, quantized with GPTQ W4g128 at P = 1 and P = 2
-# with down_proj kept in full precision (the rows-mode comparison: there every
-# rank holds every group's Hessian and factor, and two 28672² ones do not fit
-# in 24 GiB), then every linear, down_proj included, at P = 2 in owner mode
-# (down_proj's statistics reduced to its owner, who alone factors them), then
-# the layer-count check: a smaller shape with 2 and with 8 layers at P = 1
-# (down_proj quantized). Prints the machine, every command, time per stage,
+# with down_proj kept in full precision (the rows-mode comparison without
+# run.node_share: every rank holds down_proj's Hessian and factor, and two
+# 28672² ones do not fit in 24 GiB), then every linear, down_proj included,
+# at P = 2 in owner mode (down_proj's statistics reduced to its owner, who
+# alone factors them) and (RUNS=rowsdown) in rows mode, where the node's
+# ranks share one factor (run.node_share), then the layer-count check: a
+# smaller shape with 2 and with 8 layers at P = 1 (down_proj quantized).
+# Prints the machine, every command, time per stage,
 # peak RSS per rank and the peak-RSS formula.
 #
 #   bench/scale_70b.sh [OUT_DIR]          (default /work/scale-runs)
@@ -19,7 +21,7 @@
 # NICE (default "nice -n 5"), HPREC (quant.hessian_precision, default f32:
 # what the numbers in docs/results.md used; the project default is f64 since
 # 7973ff7, which doubles the raw sums and the all-reduce, not the GPTQ peak),
-# RUNS (default "small 70b down": which sets of runs to do), PAGES_KEPT=1 when the
+# RUNS (default "small 70b down"; also "rowsdown": which sets of runs to do), PAGES_KEPT=1 when the
 # binary predates e849cfe (mapped safetensors pages then stayed resident: the
 # formula's file term). Runs whose run dir already has a report.json are
 # not repeated (delete the dir to redo one); a run dir left by a killed or
@@ -103,13 +105,16 @@ fi
 if [[ " $RUNS " == *" down "* ]]; then
   quantize 70b-p2-owner-down 2 "$BIG" --set run.partition=owner
 fi
+if [[ " $RUNS " == *" rowsdown "* ]]; then  # rows mode, the factor shared on the node (run.node_share)
+  quantize 70b-p2-rows-down 2 "$BIG"
+fi
 
 echo
 echo "== commands"
 cat "$CMDS"
 echo
 runs=()
-for l in 70b-p1 70b-p2 70b-p2-owner-down small-2l-p1 small-8l-p1 70b-p1-down; do
+for l in 70b-p1 70b-p2 70b-p2-owner-down 70b-p2-rows-down small-2l-p1 small-8l-p1 70b-p1-down; do
   [[ -f $OUT/$l/report.json ]] && runs+=("$l=$OUT/$l")
 done
 python3 bench/collect_scale.py memory ${PAGES_KEPT:+--pages-kept} "${runs[@]}"
