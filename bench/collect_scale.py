@@ -44,8 +44,11 @@ largest rows*c^2 first onto the least-loaded rank, per group) and 0 otherwise:
                                             the factor is freed before it)
        + (1 + 8/g) * (rounded slices and layers held so far in this block)
   shmem = the factor, when rows mode shares it on the node (run.node_share, P > 1 ranks on one
-          node): counted in the RSS of every rank that touched it (the first rank writes it, all
-          read it), but held once per node, so the node needs sum(anon) + shmem + file, not sum(RSS)
+          node): held once per node, so the node needs sum(anon) + shmem + file, not sum(RSS), but
+          counted in the RSS of every rank as far as it touched it: all 8 n^2 on the first rank
+          (which writes it); on the others the upper triangle GPTQ reads, 4 n^2, plus up to 64 KiB
+          per row that the kernel's fault-around maps next to each first touch of a row
+          (fault_around_bytes, the pages being in the page cache already)
   file = F                                  the binary's and libraries' pages (~0.02 GiB); before
                                             e849cfe also b (V h + k N_b): the mapped safetensors
                                             pages of the embedding and of the k blocks read so far
@@ -67,6 +70,7 @@ import yaml
 GIB = 2**30
 R_RUNTIME = 0.10 * GIB  # estimated; see bench/README.md
 LIBS_FILE = 0.02 * GIB  # file-backed pages of the binary and its libraries (measured: `maca version` ~17 MB RSS)
+FAULT_AROUND = 64 * 1024  # Linux's default fault_around_bytes
 
 
 def load_report(run):
@@ -139,6 +143,7 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, part
             "calib stream 4Th": 4 * T * h}
     shared = node_share and partition == "rows" and P > 1
     factor_key = "GPTQ H^-1 factor f64 8n^2" + (SHARED if shared else "")
+    read_key = "GPTQ H^-1 factor's upper triangle read, 4n^2 + 64 KiB n" + SHARED
     best, held_out = None, 0.0
     for g, layers in groups:
         todo = [(n, r, c) for n, r, c in layers if not skipped(n, skip)]
@@ -165,8 +170,9 @@ def predict(s, T, P, skip, blocks_loaded, group_size=128, pages_kept=False, part
             if rp == 0:
                 continue
             k = min(rp, 1024)
+            factor = {read_key: 4 * n * n + FAULT_AROUND * n} if shared and not prepares else {factor_key: 8 * n * n}
             cands.append((f"{g}: GPTQ of {name} ({rp}x{c} on this rank)",
-                          {"forward temps": fw, factor_key: 8 * n * n,
+                          {"forward temps": fw, **factor,
                            "GPTQ W f64 + codes 9r_pc": 9 * rp * c, "GPTQ chunk 9kc": 9 * k * c,
                            "rounded layers held": held_out + held_slices}))
             held_slices += rp * c * per_weight_held
