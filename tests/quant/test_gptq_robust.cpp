@@ -6,23 +6,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <sstream>
 
 #include "common/quantize_with.h"
 #include "core/error.h"
 #include "quant/quantize.h"
+#include "random_matrix.h"
 
 namespace maca::quant {
 namespace {
-
-Tensor random_matrix(int64_t rows, int64_t cols, uint32_t seed, float sd) {
-  Tensor t = Tensor::empty({rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sd);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
 
 // H = 2/N XᵀX (double sums, stored f32) for X [N, n].
 Tensor gram(const Tensor& x) {

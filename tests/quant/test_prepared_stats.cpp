@@ -4,22 +4,13 @@
 // the small fields rounds to the same bytes.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "common/quantize_with.h"
 #include "core/error.h"
 #include "quant/method.h"
+#include "random_matrix.h"
 
 namespace maca::quant {
 namespace {
-
-Tensor random_matrix(int64_t rows, int64_t cols, uint32_t seed, float sd) {
-  Tensor t = Tensor::empty({rows, cols});
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sd);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
 
 // H = 2/N XᵀX and D = 2/N (X_fp − X)ᵀX as f32, with input `dead` never active
 // and the diagonal lowered by `shift` of its mean (so the first damping may fail).
