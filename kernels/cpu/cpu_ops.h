@@ -12,7 +12,6 @@ namespace maca::kernels::cpu {
 // Threads for the OpenMP loops (n <= 0 keeps the OpenMP default); the BLAS is
 // always set to one thread (see threads.cpp).
 void set_threads(int n);
-int threads();  // what the ops run with
 
 // This backend's op table (backend/op_table.h).
 const backend::OpTable& op_table();

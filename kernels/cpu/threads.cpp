@@ -14,6 +14,4 @@ void set_threads(int n) {
   if (n > 0) omp_set_num_threads(n);
 }
 
-int threads() { return omp_get_max_threads(); }
-
 }  // namespace maca::kernels::cpu

@@ -1,6 +1,5 @@
 #include "backend/context.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -52,11 +51,6 @@ int cuda_device_count() {
   return 0;
 #endif
 }
-
-WiderCpu::WiderCpu(int factor) : before_(kernels::cpu::threads()) {
-  kernels::cpu::set_threads(before_ * std::max(factor, 1));
-}
-WiderCpu::~WiderCpu() { kernels::cpu::set_threads(before_); }
 
 std::unique_ptr<Context> Context::create(Device device, int threads) {
   if (device.is_cpu()) {

@@ -13,21 +13,6 @@ namespace maca::backend {
 
 struct OpTable;
 
-// While alive, this process's CPU ops run on `factor` times their threads:
-// for cores other ranks of the node leave idle meanwhile (the node's ranks
-// waiting for its first rank's preparation). CPU ops give the same bytes for
-// any thread count, so this changes only the time.
-class WiderCpu {
- public:
-  explicit WiderCpu(int factor);
-  ~WiderCpu();
-  WiderCpu(const WiderCpu&) = delete;
-  WiderCpu& operator=(const WiderCpu&) = delete;
-
- private:
-  int before_;
-};
-
 class Context {
  public:
   // Creates a context on `device`. Asking for CUDA in a build without the CUDA

@@ -51,8 +51,7 @@ class NodeShared {
   size_t size() const { return size_; }
   // Collective over the node's ranks: makes what local rank 0 wrote to this
   // memory before the call visible to the others after it, and hands them
-  // its `note` (small bytes that go with it). The others wait without
-  // holding their cores (local rank 0 may use them meanwhile).
+  // its `note` (small bytes that go with it).
   virtual void publish(std::vector<uint8_t>& note) = 0;
 
  protected:

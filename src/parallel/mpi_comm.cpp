@@ -7,10 +7,8 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "core/log.h"
 #include "core/timer.h"
@@ -29,16 +27,6 @@ std::pair<std::string, int64_t> window_room() {
   struct statvfs st {};
   if (!std::filesystem::is_directory(dir) || ::statvfs(dir.c_str(), &st) != 0) return {dir, -1};
   return {dir, static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize)};
-}
-
-// Completes `req` without holding a core the way a blocking MPI call's busy
-// poll does: the ranks waiting for local rank 0 leave their cores to it.
-void wait_idle(MPI_Request& req) {
-  for (int done = 0;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
 }
 
 // A window allocated by local rank 0 on the node communicator, in a passive
@@ -65,9 +53,7 @@ class Window final : public NodeShared {
   void publish(std::vector<uint8_t>& note) override {
     MPI_Win_sync(win_);  // local rank 0's stores, before the broadcast
     auto n = static_cast<int64_t>(note.size());
-    MPI_Request req;
-    MPI_Ibcast(&n, 1, MPI_INT64_T, 0, node_, &req);
-    wait_idle(req);
+    MPI_Bcast(&n, 1, MPI_INT64_T, 0, node_);
     note.resize(static_cast<size_t>(n));
     for (int64_t at = 0; at < n; at += kChunkBytes)
       MPI_Bcast(note.data() + at, static_cast<int>(std::min(kChunkBytes, n - at)), MPI_BYTE, 0, node_);

@@ -223,7 +223,6 @@ class BlockRun {
     });
     std::vector<uint8_t> note;
     if (prepares) {
-      const backend::WiderCpu node_cores(opt_.comm->local_size());  // the others wait idle in publish
       quant::prepare(ctx, req, ls, opt_.method->grid(), label, p);
       note = quant::pack_small(p);
     }

@@ -27,8 +27,7 @@ void declare_run_options(Schema& s) {
          one_of({"rows", "owner"})});
   s.add({"run.node_share", true, "rows mode on CPUs: the ranks of a node keep one copy of each layer group's "
          "prepared statistics (damped factors, D), made by the node's first rank in an MPI shared-memory window "
-         "(backed by /dev/shm) on the threads of all of them while the others wait idle, instead of one copy per "
-         "rank factored by each on its own threads; the node's other ranks never "
+         "(backed by /dev/shm) while the others wait, instead of one copy per rank; the node's other ranks never "
          "hold the group's Hessian. Same results either way; when /dev/shm lacks room a warning says so and every "
          "rank keeps its own copy"});
   s.add({"run.resume", true, "quantize: continue from the checkpoint in run.dir when it holds finished blocks "

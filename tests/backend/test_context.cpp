@@ -1,11 +1,9 @@
 // Device selection and contexts: CPU always; CUDA asked for where it cannot
-// run is a clear error, never a crash; the CPU's thread count widened for a
-// while and restored.
+// run is a clear error, never a crash.
 #include <gtest/gtest.h>
 
 #include "backend/context.h"
 #include "backend/op_table.h"
-#include "kernels/cpu/cpu_ops.h"
 #include "core/error.h"
 
 using namespace maca;
@@ -64,19 +62,4 @@ TEST(Context, EveryBackendBuiltHasEveryOp) {
     for (const auto& s : backend::op_support(*t)) EXPECT_TRUE(s.supported) << t->backend << ": " << s.op;
   }
   EXPECT_EQ(backend::backend_ops(DeviceKind::Cuda) != nullptr, backend::built_with_cuda());
-}
-
-TEST(Context, WiderCpuMultipliesTheThreadsWhileAliveAndRestoresThem) {
-  const auto ctx = backend::Context::create(Device::cpu(), 2);
-  const int before = kernels::cpu::threads();
-  ASSERT_EQ(before, 2);
-  {
-    const backend::WiderCpu wider(3);
-    EXPECT_EQ(kernels::cpu::threads(), 6);
-  }
-  EXPECT_EQ(kernels::cpu::threads(), before);
-  {
-    const backend::WiderCpu same(0);  // a factor below 1 changes nothing
-    EXPECT_EQ(kernels::cpu::threads(), before);
-  }
 }
