@@ -13,8 +13,9 @@
 // input, trading time for a memory bound.
 //
 // With several ranks (opt.comm), each rank forwards its own calibration
-// sequences; the group's raw sums are all-reduced before H is finalized, so
-// every rank holds the same H. Rounding is then split: by rows (every rank
+// sequences; the group's raw sums are all-reduced (or reduced to a group's
+// one owner) before H is finalized, so the ranks that prepare the group hold
+// the same H. Rounding is then split: by rows (every rank
 // rounds a contiguous row slice of every layer; slices are all-gathered) or by
 // owner (whole layers per rank, balanced by cost, then all-gathered). In rows
 // mode the ranks of a node share one copy of each group's prepared
