@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <span>
 
 #include "core/log.h"
 #include "core/timer.h"
@@ -17,6 +18,23 @@ namespace maca::parallel {
 namespace {
 
 constexpr int64_t kChunkBytes = 64LL << 20;
+
+// call(pointer, count) once per chunk of at most kChunkBytes of `data`
+// (MPI counts are ints); returns the seconds it took.
+template <class T, class Call>
+double in_chunks(std::span<T> data, Call call) {
+  Timer t;
+  constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(T)));
+  for (size_t i = 0; i < data.size(); i += per_chunk)
+    call(data.data() + i, static_cast<int>(std::min(per_chunk, data.size() - i)));
+  return t.seconds();
+}
+
+// Rank `root`'s n bytes at `data` on every rank of `comm`.
+void bcast_bytes(uint8_t* data, int64_t n, int root, MPI_Comm comm) {
+  in_chunks(std::span<uint8_t>(data, static_cast<size_t>(n)),
+            [&](uint8_t* p, int count) { MPI_Bcast(p, count, MPI_BYTE, root, comm); });
+}
 
 // Where Open MPI puts the files behind shared-memory windows (its
 // osc_sm_backing_directory, /dev/shm on Linux by default), and the bytes
@@ -55,8 +73,7 @@ class Window final : public NodeShared {
     auto n = static_cast<int64_t>(note.size());
     MPI_Bcast(&n, 1, MPI_INT64_T, 0, node_);
     note.resize(static_cast<size_t>(n));
-    for (int64_t at = 0; at < n; at += kChunkBytes)
-      MPI_Bcast(note.data() + at, static_cast<int>(std::min(kChunkBytes, n - at)), MPI_BYTE, 0, node_);
+    bcast_bytes(note.data(), n, 0, node_);
     MPI_Win_sync(win_);  // and the others' loads after it
   }
 
@@ -115,7 +132,7 @@ class MpiComm final : public Comm {
         buf.assign(mine.begin(), mine.end());
       else
         buf.resize(static_cast<size_t>(sizes[static_cast<size_t>(r)]));
-      bcast_bytes(buf.data(), sizes[static_cast<size_t>(r)], r);
+      bcast_bytes(buf.data(), sizes[static_cast<size_t>(r)], r, MPI_COMM_WORLD);
       if (r != rank_) stats_.allgather_bytes += sizes[static_cast<size_t>(r)];
     }
     stats_.allgather_s += t.seconds();
@@ -126,7 +143,7 @@ class MpiComm final : public Comm {
     auto n = static_cast<int64_t>(data.size());
     MPI_Bcast(&n, 1, MPI_INT64_T, root, MPI_COMM_WORLD);
     data.resize(static_cast<size_t>(n));
-    bcast_bytes(data.data(), n, root);
+    bcast_bytes(data.data(), n, root, MPI_COMM_WORLD);
   }
 
   void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
@@ -153,22 +170,6 @@ class MpiComm final : public Comm {
   }
 
  private:
-  // call(pointer, count) once per chunk of at most kChunkBytes of `data`
-  // (MPI counts are ints); returns the seconds it took.
-  template <class T, class Call>
-  static double in_chunks(std::span<T> data, Call call) {
-    Timer t;
-    constexpr auto per_chunk = static_cast<size_t>(kChunkBytes / static_cast<int64_t>(sizeof(T)));
-    for (size_t i = 0; i < data.size(); i += per_chunk)
-      call(data.data() + i, static_cast<int>(std::min(per_chunk, data.size() - i)));
-    return t.seconds();
-  }
-
-  void bcast_bytes(uint8_t* data, int64_t n, int root) {
-    in_chunks(std::span<uint8_t>(data, static_cast<size_t>(n)),
-              [&](uint8_t* p, int count) { MPI_Bcast(p, count, MPI_BYTE, root, MPI_COMM_WORLD); });
-  }
-
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   MPI_Comm node_ = MPI_COMM_NULL;  // the ranks of this node
 };
